@@ -1,0 +1,37 @@
+# The book's two commands (see README.md), each doing its own set-up on a fresh machine:
+#   make book   build the website into _build/html, executing every notebook
+#   make test   run the whole test suite (which also builds the book and checks it in a browser)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup browser book test notebooks benchmarks clean
+
+$(VENV)/.ready: requirements.txt lib/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+setup: $(VENV)/.ready
+
+# Debian's chromium for the browser tests (Playwright cannot download its own browser here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+book: setup
+	$(BIN)/python scripts/build_book.py
+
+test: setup browser
+	$(BIN)/python -m pytest
+
+# Regenerate the paired .ipynb notebooks (committed without outputs) from the MyST sources.
+notebooks: setup
+	$(BIN)/jupytext --quiet --to ipynb chapters/*.md
+
+benchmarks: setup
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf _build conf.py

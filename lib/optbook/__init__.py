@@ -1,0 +1,80 @@
+"""optbook: the science behind the book's chapters on sec. 8.2.1-8.2.3 of *Deep Learning*.
+
+Import it as ``import optbook as ob``. One module per concept:
+
+- ``params``: a model's parameters as one flat vector and its cost as a pure function J(theta)
+- ``curvature``: gradients, exact Hessian-vector products, eq. 8.10's g^T g and g^T H g
+- ``spectrum``: Lanczos, dense eigenvalues, Hutchinson's trace, the Morse index
+- ``training``: training loops that record what the chapters plot; many runs batched in one vmap
+- ``data``, ``models``: the digits and small generated sets; seeded small networks
+- ``diagnose``: plain-language verdicts from a training record
+- ``widgets``, ``plotting``, ``publish``: interactive figures that also work without a kernel; the
+  book style; numbers and figures glued into the prose
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import curvature, data, diagnose, models, params, plotting, publish, spectrum, training, widgets
+from .curvature import (
+    GradientCurvature,
+    HessianOperator,
+    actual_change,
+    gradient,
+    gradient_curvature,
+    hessian,
+    hvp,
+    predicted_change,
+)
+from .data import Split, blobs, digits, jellyfish, xor
+from .diagnose import Verdict, critical_point_test
+from .models import mlp
+from .params import (
+    batched_loss,
+    functional_loss,
+    get_flat_params,
+    num_params,
+    set_flat_params,
+    temporary_params,
+    unflatten,
+)
+from .plotting import running_average, use_book_style
+from .publish import glue
+from .spectrum import (
+    Spectrum,
+    hessian_eigenvalues,
+    hessian_extremes,
+    hutchinson_trace,
+    lanczos,
+    morse_index,
+    top_eigenvalue,
+)
+from .training import (
+    History,
+    ManyRuns,
+    classification_error,
+    cross_entropy,
+    gradient_descent_many,
+    squared_error,
+    train,
+)
+from .widgets import interactive_figure
+
+# Chapter modules (each chapter's issue adds its line here):
+
+__version__ = "0.1.0"
+
+
+def set_threads(n: int = 1) -> None:
+    """Pin torch's intra-op threads: on a 2-core machine an unpinned count stalls small ops 10-100x."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    torch.set_num_threads(n)
+
+
+def setup_notebook(seed: int = 0, threads: int = 1) -> None:
+    """What every chapter does first: pin threads, seed torch, apply the book's figure style."""
+    set_threads(threads)
+    torch.manual_seed(seed)
+    use_book_style()

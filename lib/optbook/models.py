@@ -1,0 +1,48 @@
+"""Small networks built from a seed, so that every experiment can be re-run exactly."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from ._validate import check_positive, check_positive_int
+
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "linear": nn.Identity}
+
+
+def mlp(
+    sizes: Sequence[int],
+    activation: str = "tanh",
+    seed: int = 0,
+    init_scale: float = 1.0,
+    bias: bool = True,
+    dtype: torch.dtype = torch.float32,
+) -> nn.Sequential:
+    """A fully connected net with layer widths ``sizes`` (input first, output last).
+
+    Weights start from PyTorch's default initialization drawn with ``seed`` and multiplied by
+    ``init_scale`` (use a small scale to start near the saddle at the origin, sec. 8.2.3).
+    """
+    if len(sizes) < 2:
+        raise ValueError(f"sizes needs at least an input and an output width, got {list(sizes)}")
+    for i, width in enumerate(sizes):
+        check_positive_int(f"sizes[{i}]", width)
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    if init_scale != 0:
+        check_positive("init_scale", init_scale)
+    devices_rng = torch.random.fork_rng(devices=[])
+    with devices_rng:
+        torch.manual_seed(seed)
+        layers: list[nn.Module] = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(n_in, n_out, bias=bias, dtype=dtype))
+            if i < len(sizes) - 2:
+                layers.append(ACTIVATIONS[activation]())
+        net = nn.Sequential(*layers)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(init_scale)
+    return net

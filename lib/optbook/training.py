@@ -1,0 +1,200 @@
+"""Training with a history: what the chapters plot, recorded as it happens.
+
+`train` runs (minibatch) SGD, with optional momentum or Adam, on a copy of the model and
+records per-step loss and gradient norm, per-epoch train/validation loss and error, and, every
+``monitor_every`` steps, the curvature monitors of sec. 8.2.1 on the full training set:
+g^T g, g^T H g, the ratio (eps/2) g^T H g / g^T g and optionally the sharpness lambda_max.
+`gradient_descent_many` trains many parameter vectors of one model at once (one batched
+tensor computation instead of a Python loop over restarts).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from ._validate import check_positive, check_positive_int, check_tensor
+from .curvature import gradient_curvature
+from .data import Split
+from .params import LossFn, functional_loss, get_flat_params
+from .spectrum import top_eigenvalue
+
+Loss = Callable[[Tensor, Tensor], Tensor]
+
+
+def squared_error(outputs: Tensor, targets: Tensor) -> Tensor:
+    """Half the squared distance to the (one-hot) targets, summed over outputs, mean over rows."""
+    return 0.5 * ((outputs - targets) ** 2).sum(-1).mean()
+
+
+def cross_entropy(outputs: Tensor, targets: Tensor) -> Tensor:
+    """Softmax cross-entropy with class-index (or one-hot) targets."""
+    return nn.functional.cross_entropy(outputs, targets)
+
+
+def classification_error(outputs: Tensor, targets: Tensor) -> float:
+    """Fraction of rows whose largest output is not the target class (index or one-hot)."""
+    labels = targets.argmax(-1) if targets.dim() == outputs.dim() else targets
+    return float((outputs.argmax(-1) != labels).to(torch.float64).mean())
+
+
+@dataclass
+class History:
+    """Everything `train` recorded; ``model`` is the trained copy."""
+
+    step_loss: list[float] = field(default_factory=list)
+    step_grad_norm: list[float] = field(default_factory=list)
+    epoch_train_loss: list[float] = field(default_factory=list)
+    epoch_train_error: list[float] = field(default_factory=list)
+    epoch_val_loss: list[float] = field(default_factory=list)
+    epoch_val_error: list[float] = field(default_factory=list)
+    monitor: dict[str, list[float]] = field(default_factory=dict)
+    model: nn.Module | None = None
+
+    def record(self, key: str, value: float) -> None:
+        self.monitor.setdefault(key, []).append(float(value))
+
+
+def _make_optimizer(name: str, params, lr: float, momentum: float) -> torch.optim.Optimizer:
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {name!r}")
+
+
+def _show_progress(progress: bool | None) -> bool:
+    if progress is not None:
+        return progress
+    return "ipykernel" in sys.modules and not os.environ.get("OPTBOOK_NO_PROGRESS")
+
+
+def _evaluate(model: nn.Module, loss_fn: Loss, x: Tensor, y: Tensor) -> tuple[float, float]:
+    with torch.no_grad():
+        out = model(x)
+        return float(loss_fn(out, y)), classification_error(out, y)
+
+
+def _record_epoch(history: History, model: nn.Module, loss_fn: Loss, data: Split) -> None:
+    loss, err = _evaluate(model, loss_fn, data.x_train, data.y_train)
+    history.epoch_train_loss.append(loss)
+    history.epoch_train_error.append(err)
+    loss, err = _evaluate(model, loss_fn, data.x_val, data.y_val)
+    history.epoch_val_loss.append(loss)
+    history.epoch_val_error.append(err)
+
+
+def _record_monitors(history: History, step: int, model: nn.Module, loss_fn: Loss, data: Split,
+                     lr: float, sharpness: bool) -> None:
+    loss = functional_loss(model, loss_fn, data.x_train, data.y_train)
+    theta = get_flat_params(model)
+    gc = gradient_curvature(loss, theta)
+    history.record("step", step)
+    history.record("gTg", gc.gTg)
+    history.record("gTHg", gc.gTHg)
+    history.record("ratio", gc.ratio(lr))
+    if sharpness:
+        history.record("sharpness", top_eigenvalue(loss, theta, max_iter=40, tol=1e-4))
+
+
+def train(
+    model: nn.Module,
+    loss_fn: Loss,
+    data: Split,
+    *,
+    lr: float,
+    epochs: int,
+    batch_size: int | None = None,
+    optimizer: str = "sgd",
+    momentum: float = 0.0,
+    seed: int = 0,
+    monitor_every: int = 0,
+    sharpness: bool = False,
+    progress: bool | None = None,
+) -> History:
+    """Train a copy of ``model``; the caller's model is left untouched.
+
+    ``batch_size=None`` means full-batch gradient descent (one step per epoch). With
+    ``monitor_every=k > 0`` the full-batch curvature monitors are recorded every k steps.
+    """
+    check_positive("lr", lr)
+    check_positive_int("epochs", epochs)
+    check_positive_int("monitor_every", monitor_every, minimum=0)
+    n = data.x_train.shape[0]
+    batch_size = n if batch_size is None else check_positive_int("batch_size", batch_size)
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+    net = copy.deepcopy(model)
+    opt = _make_optimizer(optimizer, [p for p in net.parameters() if p.requires_grad], lr, momentum)
+    rng = torch.Generator().manual_seed(seed)
+    history = History(model=net)
+    _record_epoch(history, net, loss_fn, data)
+    step = 0
+    epochs_iter = range(epochs)
+    if _show_progress(progress):
+        from tqdm.auto import tqdm
+
+        epochs_iter = tqdm(epochs_iter, leave=False)
+    for _ in epochs_iter:
+        order = torch.randperm(n, generator=rng) if batch_size < n else torch.arange(n)
+        for start in range(0, n, batch_size):
+            if monitor_every and step % monitor_every == 0:
+                _record_monitors(history, step, net, loss_fn, data, lr, sharpness)
+            idx = order[start : start + batch_size]
+            loss = loss_fn(net(data.x_train[idx]), data.y_train[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.sqrt(sum((p.grad**2).sum() for p in net.parameters() if p.grad is not None)).item()
+            history.step_loss.append(loss.item())
+            history.step_grad_norm.append(float(grad_norm))
+            if not torch.isfinite(loss):
+                break  # diverged: keep the history up to here, the caller can show it
+            opt.step()
+            step += 1
+        _record_epoch(history, net, loss_fn, data)
+        if not torch.isfinite(torch.tensor(history.step_loss[-1])):
+            break
+    for p in net.parameters():
+        p.grad = None
+    return history
+
+
+@dataclass(frozen=True)
+class ManyRuns:
+    """Losses and gradient norms of R runs over T recorded steps, and their final parameters."""
+
+    steps: Tensor  # [T]
+    loss: Tensor  # [T, R]
+    grad_norm: Tensor  # [T, R]
+    final_params: Tensor  # [R, P]
+
+
+def gradient_descent_many(
+    loss: LossFn, thetas: Tensor, lr: float, steps: int, record_every: int = 1
+) -> ManyRuns:
+    """Full-batch gradient descent from each row of ``thetas`` [R, P], all runs in one vmap.
+
+    Runs that diverge keep non-finite values from then on (they are not stopped or hidden).
+    """
+    check_tensor("thetas", thetas, ndim=2)
+    check_positive("lr", lr)
+    check_positive_int("steps", steps)
+    check_positive_int("record_every", record_every)
+    value_and_grad = torch.func.vmap(torch.func.grad_and_value(loss))
+    theta = thetas.detach().clone()
+    recorded, losses, norms = [], [], []
+    for t in range(steps + 1):
+        g, value = value_and_grad(theta)
+        if t % record_every == 0 or t == steps:
+            recorded.append(t)
+            losses.append(value.detach())
+            norms.append(g.norm(dim=1).detach())
+        if t < steps:
+            theta = theta - lr * g.detach()
+    return ManyRuns(torch.tensor(recorded), torch.stack(losses), torch.stack(norms), theta)

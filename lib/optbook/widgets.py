@@ -1,0 +1,221 @@
+"""Interactive figures that work live in Jupyter/Binder/Colab and without a kernel on the website.
+
+`interactive_figure(plot, controls)` displays one output that carries two views:
+
+* a live ipywidgets view (sliders and dropdowns that redraw by calling ``plot``), shown by
+  Jupyter, Binder and Colab (ipywidgets 7 or 8), and
+* a kernel-free HTML view: the figure pre-rendered for every combination of control values,
+  with plain HTML sliders that swap the picture. The book's website shows this one (its
+  ``_config.yml`` ranks ``text/html`` above the widget view), so readers can move the sliders
+  without a kernel. It is self-contained: no CDN, no JavaScript library.
+
+A ``plot`` that raises (a diverging run, an impossible setting) never shows a traceback: the
+frame says in words what went wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import itertools
+import json
+from typing import Any, Callable, Mapping, Sequence
+
+import matplotlib
+
+from ._validate import check_positive_int
+
+PlotFn = Callable[..., "matplotlib.figure.Figure"]
+
+
+def render_png(plot: PlotFn, values: Mapping[str, Any], dpi: int = 72) -> bytes:
+    """Draw ``plot(**values)`` and return it as PNG bytes; failures become a message figure."""
+    import matplotlib.pyplot as plt
+
+    fig = safe_draw(plot, values)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def safe_draw(plot: PlotFn, values: Mapping[str, Any]) -> "matplotlib.figure.Figure":
+    """Call ``plot(**values)``; if it raises, return a figure that explains the failure."""
+    import matplotlib.pyplot as plt
+
+    try:
+        fig = plot(**values)
+    except Exception as error:  # noqa: BLE001 - a reader must see words, not a traceback
+        plt.close("all")
+        return message_figure(f"This setting cannot be drawn:\n{type(error).__name__}: {error}")
+    if not isinstance(fig, matplotlib.figure.Figure):
+        raise TypeError(f"plot must return a matplotlib Figure, got {type(fig).__name__}")
+    return fig
+
+
+def message_figure(text: str) -> "matplotlib.figure.Figure":
+    """A small figure that shows ``text``: what a widget draws instead of a traceback."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True, fontsize=11)
+    return fig
+
+
+def _check_controls(controls: Mapping[str, Sequence]) -> dict[str, list]:
+    if not isinstance(controls, Mapping) or not controls:
+        raise ValueError("controls must be a non-empty mapping from argument name to a list of values")
+    checked = {}
+    for name, values in controls.items():
+        values = list(values)
+        if not values:
+            raise ValueError(f"controls[{name!r}] must list at least one value")
+        checked[name] = values
+    return checked
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def static_html(
+    plot: PlotFn,
+    controls: Mapping[str, Sequence],
+    defaults: Mapping[str, Any],
+    dpi: int = 72,
+    max_frames: int = 64,
+) -> str:
+    """Pre-render every combination of ``controls`` and return a self-contained HTML slider view."""
+    names = list(controls)
+    grids = [list(controls[n]) for n in names]
+    n_frames = 1
+    for grid in grids:
+        n_frames *= len(grid)
+    if n_frames > max_frames:
+        raise ValueError(f"{n_frames} static frames exceed max_frames={max_frames}: pass fewer values in static=")
+    frames = {}
+    for combo in itertools.product(*[range(len(g)) for g in grids]):
+        values = {n: grids[i][j] for i, (n, j) in enumerate(zip(names, combo))}
+        values.update({k: v for k, v in defaults.items() if k not in values})
+        frames[",".join(map(str, combo))] = base64.b64encode(render_png(plot, values, dpi)).decode()
+    start = [g.index(defaults[n]) if defaults.get(n) in g else len(g) // 2 for n, g in zip(names, grids)]
+    uid = "optbook-" + hashlib.sha1("".join(sorted(frames.values())).encode()).hexdigest()[:10]
+    rows = []
+    for i, (name, grid) in enumerate(zip(names, grids)):
+        labels = json.dumps([_format(v) for v in grid])
+        rows.append(
+            f'<label style="display:block;margin:2px 0"><span style="display:inline-block;min-width:9em">'
+            f"{html.escape(name)}</span>"
+            f'<input type="range" min="0" max="{len(grid) - 1}" step="1" value="{start[i]}" '
+            f"data-labels='{html.escape(labels)}' style=\"width:14em;vertical-align:middle\"> "
+            f'<output style="font-family:monospace">{html.escape(_format(grid[start[i]]))}</output></label>'
+        )
+    key = ",".join(map(str, start))
+    return f"""<div class="optbook-widget" id="{uid}">
+<div class="optbook-controls">{''.join(rows)}</div>
+<img class="optbook-frame" alt="interactive figure: {html.escape(', '.join(names))}" style="max-width:100%"
+ src="data:image/png;base64,{frames[key]}">
+<script type="application/json" class="optbook-frames">{json.dumps(frames)}</script>
+<script>
+(function () {{
+  var root = document.getElementById("{uid}");
+  var frames = JSON.parse(root.querySelector(".optbook-frames").textContent);
+  var inputs = root.querySelectorAll("input[type=range]");
+  function update() {{
+    var key = [];
+    inputs.forEach(function (input) {{
+      var labels = JSON.parse(input.dataset.labels);
+      input.nextElementSibling.textContent = labels[input.value];
+      key.push(input.value);
+    }});
+    root.querySelector("img.optbook-frame").src = "data:image/png;base64," + frames[key.join(",")];
+  }}
+  inputs.forEach(function (input) {{ input.addEventListener("input", update); }});
+}})();
+</script>
+<p class="optbook-note" style="font-size:0.85em;opacity:0.8">Pre-computed frames: move the sliders.
+Run the notebook (Binder, Colab or locally) for the live version.</p>
+</div>"""
+
+
+def _live_widget(plot: PlotFn, controls: dict[str, list], defaults: Mapping[str, Any]):
+    """The ipywidgets view (ipywidgets 7 and 8), or None where no kernel can drive it."""
+    try:
+        from IPython import get_ipython
+        import ipywidgets as w
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return None
+    from IPython.display import display
+    import matplotlib.pyplot as plt
+
+    def control(name: str, values: list):
+        value = defaults.get(name, values[len(values) // 2])
+        if all(isinstance(v, str) for v in values):
+            return w.Dropdown(options=values, value=value, description=name)
+        options = [(_format(v), v) for v in values]
+        return w.SelectionSlider(options=options, value=value, description=name, continuous_update=False)
+
+    sliders = {name: control(name, values) for name, values in controls.items()}
+
+    def redraw(**values):
+        fig = safe_draw(plot, {**defaults, **values})
+        display(fig)
+        plt.close(fig)
+
+    output = w.interactive_output(redraw, sliders)
+    return w.VBox([w.VBox(list(sliders.values())), output])
+
+
+class InteractiveFigure:
+    """One displayable output carrying the live widget view and the kernel-free HTML view."""
+
+    def __init__(self, plot: PlotFn, controls: dict[str, list], defaults: dict[str, Any],
+                 static: dict[str, list], dpi: int, max_frames: int):
+        self.static_html = static_html(plot, static, {**defaults}, dpi=dpi, max_frames=max_frames)
+        self.widget = _live_widget(plot, controls, defaults)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        bundle: dict[str, Any] = {"text/html": self.static_html, "text/plain": "<interactive figure>"}
+        if self.widget is not None:
+            bundle["application/vnd.jupyter.widget-view+json"] = {
+                "version_major": 2, "version_minor": 0, "model_id": self.widget.model_id,
+            }
+        return bundle
+
+
+def interactive_figure(
+    plot: PlotFn,
+    controls: Mapping[str, Sequence],
+    defaults: Mapping[str, Any] | None = None,
+    static: Mapping[str, Sequence] | None = None,
+    dpi: int = 72,
+    max_frames: int = 64,
+) -> InteractiveFigure:
+    """Turn ``plot(**values) -> Figure`` and control ranges into a live-and-static interactive figure.
+
+    ``controls`` maps each keyword of ``plot`` to the values a slider (numbers) or dropdown
+    (strings) offers. ``defaults`` gives starting values (middle of each range otherwise) and
+    fixed values for keywords without a control. ``static`` restricts the pre-rendered grid for
+    the website (default: every combination of ``controls``, at most ``max_frames``).
+    """
+    controls = _check_controls(controls)
+    check_positive_int("dpi", dpi, minimum=10)
+    check_positive_int("max_frames", max_frames)
+    defaults = dict(defaults or {})
+    for name, values in controls.items():
+        if name in defaults and defaults[name] not in values:
+            raise ValueError(f"defaults[{name!r}]={defaults[name]!r} is not among controls[{name!r}]")
+        defaults.setdefault(name, values[len(values) // 2])
+    static = _check_controls(static) if static is not None else controls
+    unknown = set(static) - set(controls)
+    if unknown:
+        raise ValueError(f"static names controls that do not exist: {sorted(unknown)}")
+    return InteractiveFigure(plot, controls, defaults, static, dpi, max_frames)

@@ -1,0 +1,24 @@
+"""Shared test set-up: one thread (a 2-core box stalls small ops otherwise) and float64 oracles."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import matplotlib
+import pytest
+import torch
+
+matplotlib.use("Agg")
+torch.set_num_threads(1)
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+
+@pytest.fixture(scope="session")
+def built_site() -> Path:
+    """The website, built once per test run with every notebook executed (warnings are errors)."""
+    import build_book
+
+    return build_book.build()
