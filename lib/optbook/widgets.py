@@ -21,6 +21,7 @@ import html
 import io
 import itertools
 import json
+import time
 from typing import Any, Callable, Mapping, Sequence
 
 import matplotlib
@@ -98,11 +99,13 @@ def static_html(
         n_frames *= len(grid)
     if n_frames > max_frames:
         raise ValueError(f"{n_frames} static frames exceed max_frames={max_frames}: pass fewer values in static=")
-    frames = {}
+    frames, render_ms = {}, []
     for combo in itertools.product(*[range(len(g)) for g in grids]):
         values = {n: grids[i][j] for i, (n, j) in enumerate(zip(names, combo))}
         values.update({k: v for k, v in defaults.items() if k not in values})
+        started = time.perf_counter()
         frames[",".join(map(str, combo))] = base64.b64encode(render_png(plot, values, dpi)).decode()
+        render_ms.append(round(1000 * (time.perf_counter() - started), 1))
     start = [g.index(defaults[n]) if defaults.get(n) in g else len(g) // 2 for n, g in zip(names, grids)]
     uid = "optbook-" + hashlib.sha1("".join(sorted(frames.values())).encode()).hexdigest()[:10]
     rows = []
@@ -116,7 +119,9 @@ def static_html(
             f'<output style="font-family:monospace">{html.escape(_format(grid[start[i]]))}</output></label>'
         )
     key = ",".join(map(str, start))
-    return f"""<div class="optbook-widget" id="{uid}">
+    # data-render-ms: what each frame took to draw (plot + PNG), i.e. one live redraw; the
+    # benchmarks read it from the built pages.
+    return f"""<div class="optbook-widget" id="{uid}" data-render-ms="{json.dumps(render_ms)}">
 <div class="optbook-controls">{''.join(rows)}</div>
 <img class="optbook-frame" alt="interactive figure: {html.escape(', '.join(names))}" style="max-width:100%"
  src="data:image/png;base64,{frames[key]}">
