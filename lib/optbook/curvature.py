@@ -9,6 +9,7 @@ eigen-solver needs when it asks for many products at the same point.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -77,7 +78,9 @@ def hvp(loss: LossFn, theta: Tensor, v: Tensor) -> Tensor:
 def hessian(loss: LossFn, theta: Tensor) -> Tensor:
     """The dense P x P Hessian (for small models: P up to a few thousand)."""
     check_vector("theta", theta)
-    return torch.func.hessian(loss)(theta.detach()).detach()
+    with warnings.catch_warnings():  # torch.func's own internals call the deprecated torch.jit.script
+        warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=DeprecationWarning)
+        return torch.func.hessian(loss)(theta.detach()).detach()
 
 
 @dataclass(frozen=True)

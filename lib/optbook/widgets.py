@@ -148,18 +148,25 @@ Run the notebook (Binder, Colab or locally) for the live version.</p>
 </div>"""
 
 
-def _live_widget(plot: PlotFn, controls: dict[str, list], defaults: Mapping[str, Any]):
-    """The ipywidgets view (ipywidgets 7 and 8), or None where no kernel can drive it."""
+def _in_kernel() -> bool:
+    """True when running inside a Jupyter kernel (a frontend can drive widgets)."""
     try:
         from IPython import get_ipython
-        import ipywidgets as w
     except ImportError:
-        return None
+        return False
     shell = get_ipython()
-    if shell is None or not hasattr(shell, "kernel"):
-        return None
-    from IPython.display import display
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def live_widget(plot: PlotFn, controls: Mapping[str, Sequence], defaults: Mapping[str, Any]):
+    """The ipywidgets view: one slider (numbers) or dropdown (strings) per control, live redraw.
+
+    Uses only widgets and calls that ipywidgets 7 and 8 share (SelectionSlider, Dropdown,
+    interactive_output), so it runs on Colab (7.x) and in current Jupyter (8.x).
+    """
+    import ipywidgets as w
     import matplotlib.pyplot as plt
+    from IPython.display import display
 
     def control(name: str, values: list):
         value = defaults.get(name, values[len(values) // 2])
@@ -168,7 +175,7 @@ def _live_widget(plot: PlotFn, controls: dict[str, list], defaults: Mapping[str,
         options = [(_format(v), v) for v in values]
         return w.SelectionSlider(options=options, value=value, description=name, continuous_update=False)
 
-    sliders = {name: control(name, values) for name, values in controls.items()}
+    sliders = {name: control(name, list(values)) for name, values in controls.items()}
 
     def redraw(**values):
         fig = safe_draw(plot, {**defaults, **values})
@@ -185,7 +192,7 @@ class InteractiveFigure:
     def __init__(self, plot: PlotFn, controls: dict[str, list], defaults: dict[str, Any],
                  static: dict[str, list], dpi: int, max_frames: int):
         self.static_html = static_html(plot, static, {**defaults}, dpi=dpi, max_frames=max_frames)
-        self.widget = _live_widget(plot, controls, defaults)
+        self.widget = live_widget(plot, controls, defaults) if _in_kernel() else None
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
         bundle: dict[str, Any] = {"text/html": self.static_html, "text/plain": "<interactive figure>"}

@@ -1,0 +1,95 @@
+"""Interactive figures: kernel-free frames for the website, live ipywidgets view, no tracebacks."""
+
+import base64
+import json
+import re
+
+import matplotlib.pyplot as plt
+import pytest
+
+import optbook as ob
+from optbook import widgets
+
+
+def line_plot(slope, kind="line"):
+    if slope > 2:
+        raise FloatingPointError("the run diverged")
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.plot([0, 1], [0, slope] if kind == "line" else [slope, 0])
+    return fig
+
+
+def frames_of(html: str) -> dict:
+    return json.loads(re.search(r'class="optbook-frames">(.*?)</script>', html, re.S).group(1))
+
+
+def test_static_view_has_one_png_per_combination_and_sliders():
+    fig = ob.interactive_figure(line_plot, {"slope": [0.5, 1.0, 2.0], "kind": ["line", "flip"]})
+    frames = frames_of(fig.static_html)
+    assert sorted(frames) == sorted(f"{i},{j}" for i in range(3) for j in range(2))
+    assert all(base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n" for png in frames.values())
+    assert fig.static_html.count('type="range"') == 2
+    assert len(set(frames.values())) == 6  # every setting draws a different picture
+    timings = json.loads(re.search(r'data-render-ms="([^"]*)"', fig.static_html).group(1))
+    assert len(timings) == 6 and all(t >= 0 for t in timings)
+
+
+def test_defaults_pick_the_first_frame_and_fix_other_arguments():
+    fig = ob.interactive_figure(line_plot, {"slope": [0.5, 1.0]}, defaults={"slope": 0.5, "kind": "flip"})
+    html = fig.static_html
+    first = re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1)
+    assert first == frames_of(html)["0"]
+    assert frames_of(html)["0"] == base64.b64encode(widgets.render_png(line_plot, {"slope": 0.5, "kind": "flip"})).decode()
+
+
+def test_a_failing_setting_draws_a_message_not_a_traceback():
+    fig = widgets.safe_draw(line_plot, {"slope": 5.0})
+    text = " ".join(t.get_text() for t in fig.axes[0].texts)
+    assert "FloatingPointError: the run diverged" in text
+    ob.interactive_figure(line_plot, {"slope": [1.0, 5.0]})  # must not raise
+
+
+def test_static_grid_can_be_restricted_and_is_bounded():
+    controls = {"slope": [0.1 * i for i in range(20)], "kind": ["line", "flip"]}
+    with pytest.raises(ValueError, match="max_frames"):
+        ob.interactive_figure(line_plot, controls, max_frames=10)
+    fig = ob.interactive_figure(line_plot, controls, static={"slope": [0.5, 1.0]})
+    assert len(frames_of(fig.static_html)) == 2
+
+
+def test_live_widget_redraws_on_change():
+    calls = []
+
+    def plot(slope, kind="line"):
+        calls.append((slope, kind))
+        return line_plot(slope, kind)
+
+    view = widgets.live_widget(plot, {"slope": [0.5, 1.0, 2.0], "kind": ["line", "flip"]}, {"slope": 1.0, "kind": "line"})
+    slider, dropdown = view.children[0].children
+    assert calls[-1] == (1.0, "line")
+    slider.value = 2.0
+    dropdown.value = "flip"
+    assert calls[-1] == (2.0, "flip")
+    plt.close("all")
+
+
+def test_mime_bundle_is_static_html_outside_a_kernel():
+    fig = ob.interactive_figure(line_plot, {"slope": [1.0]})
+    bundle = fig._repr_mimebundle_()
+    assert "optbook-widget" in bundle["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" not in bundle
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="controls"):
+        ob.interactive_figure(line_plot, {})
+    with pytest.raises(ValueError, match=r"controls\['slope'\]"):
+        ob.interactive_figure(line_plot, {"slope": []})
+    with pytest.raises(ValueError, match="defaults"):
+        ob.interactive_figure(line_plot, {"slope": [1.0]}, defaults={"slope": 3.0})
+    with pytest.raises(ValueError, match="static"):
+        ob.interactive_figure(line_plot, {"slope": [1.0]}, static={"angle": [1.0]})
+    with pytest.raises(ValueError, match="dpi"):
+        ob.interactive_figure(line_plot, {"slope": [1.0]}, dpi=0)
+    with pytest.raises(TypeError, match="Figure"):
+        ob.interactive_figure(lambda slope: None, {"slope": [1.0]})
