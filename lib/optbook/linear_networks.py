@@ -1,0 +1,635 @@
+"""Linear networks: saddles without bad minima (sec. 8.2.3), with exact answers to check against.
+
+Two results the book cites, reproduced with their exact theory:
+
+* Baldi & Hornik (1989): for the linear autoencoder ``x -> B A x`` with ``p`` hidden units every
+  critical point projects onto a subset ``I`` of the data covariance's eigenvectors
+  (``|I| <= p``). `autoencoder_critical_points` builds every one of them, checks that the
+  gradient vanishes there, and reads its index off the exact dense Hessian, after removing the
+  flat directions that the ``GL(p)`` symmetry ``(A, B) -> (C A, B C^-1)`` creates.
+* Saxe, McClelland & Ganguli (2013): a deep linear network trained by gradient descent on data
+  with singular values ``s`` learns mode ``alpha`` along ``u(t) = s e^{2st/tau} /
+  (e^{2st/tau} - 1 + s/u0)`` (their eq. 12): a plateau, then a sigmoidal rise, stronger modes
+  first. `simulate_linear_net` trains many such networks in one batched tensor computation
+  and records the mode strengths ``u_alpha = u_alpha^T W v_alpha``; `saxe_mode_strength` and
+  `deep_mode_strength` give the theory curves; `mode_flow` is the (a, b) phase portrait.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ._validate import check_positive, check_positive_int, check_tensor, check_vector
+from .curvature import gradient, hessian
+from .params import LossFn
+from .spectrum import morse_index
+from .training import ManyRuns, gradient_descent_many
+
+# ---------------------------------------------------------------------------------------------
+# Baldi & Hornik (1989): the linear autoencoder
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    return seed
+
+
+def random_orthogonal(n: int, seed: int = 0) -> Tensor:
+    """A Haar-random n x n orthogonal matrix (QR of a Gaussian matrix with the sign fix)."""
+    check_positive_int("n", n)
+    generator = torch.Generator().manual_seed(_check_seed(seed))
+    q, r = torch.linalg.qr(torch.randn(n, n, dtype=torch.float64, generator=generator))
+    return q * torch.sign(torch.diagonal(r))
+
+
+def covariance_with_spectrum(eigenvalues: Tensor, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Covariance Q diag(lambda) Q^T in a random eigenbasis Q; returns (Sigma, Q), lambda sorted descending."""
+    check_vector("eigenvalues", eigenvalues)
+    lam = eigenvalues.to(torch.float64)
+    if bool((lam <= 0).any()):
+        raise ValueError("eigenvalues must all be > 0")
+    if not bool((lam[:-1] > lam[1:]).all()):
+        raise ValueError("eigenvalues must be distinct and sorted in descending order")
+    q = random_orthogonal(lam.numel(), seed)
+    return (q * lam) @ q.T, q
+
+
+def _check_covariance(sigma: object) -> Tensor:
+    check_tensor("sigma", sigma, ndim=2)
+    if sigma.shape[0] != sigma.shape[1]:
+        raise ValueError(f"sigma must be square, got shape {tuple(sigma.shape)}")
+    if not torch.allclose(sigma, sigma.T, atol=1e-10 * float(sigma.abs().max())):
+        raise ValueError("sigma must be symmetric")
+    return sigma.to(torch.float64)
+
+
+def _check_hidden(p: object, n: int) -> int:
+    check_positive_int("p", p)
+    if p >= n:
+        raise ValueError(f"p (hidden units) must be smaller than the input dimension {n}, got {p}")
+    return int(p)
+
+
+def split_autoencoder(theta: Tensor, n: int, p: int) -> tuple[Tensor, Tensor]:
+    """Split theta = [vec A, vec B] into the encoder A (p x n) and the decoder B (n x p)."""
+    if theta.shape[-1] != 2 * n * p:
+        raise ValueError(f"theta must have 2*n*p = {2 * n * p} entries, got {theta.shape[-1]}")
+    a, b = theta.split([p * n, n * p], dim=-1)
+    return a.reshape(*theta.shape[:-1], p, n), b.reshape(*theta.shape[:-1], n, p)
+
+
+def autoencoder_loss(sigma: Tensor, p: int) -> LossFn:
+    """J(A, B) = 1/2 tr[(I - BA) Sigma (I - BA)^T]: the mean reconstruction error of data with covariance Sigma."""
+    sigma = _check_covariance(sigma)
+    n = sigma.shape[0]
+    p = _check_hidden(p, n)
+    eye = torch.eye(n, dtype=torch.float64)
+
+    def loss(theta: Tensor) -> Tensor:
+        a, b = split_autoencoder(theta, n, p)
+        residual = eye.to(theta.dtype) - b @ a
+        return 0.5 * torch.trace(residual @ sigma.to(theta.dtype) @ residual.T)
+
+    return loss
+
+
+def subset_cost(eigenvalues: Tensor, subset: tuple[int, ...]) -> float:
+    """Baldi & Hornik's cost of the projection onto the eigenvectors in ``subset``: 1/2 sum of the others."""
+    keep = torch.ones(eigenvalues.numel(), dtype=torch.bool)
+    keep[list(subset)] = False
+    return 0.5 * float(eigenvalues[keep].sum())
+
+
+def predicted_index(eigenvalues: Tensor, subset: tuple[int, ...], p: int) -> int:
+    """Number of descent directions at the critical point ``subset``.
+
+    Each kept eigenvector may be swapped for a larger one that is left out, and each of the
+    ``p - |I|`` idle hidden units may pick up any of the ``n - |I|`` left-out directions.
+    """
+    n = eigenvalues.numel()
+    out = [j for j in range(n) if j not in subset]
+    swaps = sum(int(eigenvalues[j] > eigenvalues[i]) for i in subset for j in out)
+    return swaps + (p - len(subset)) * (n - len(subset))
+
+
+def gauge_directions(theta: Tensor, n: int, p: int) -> Tensor:
+    """Orthonormal basis (rows) of the tangent of the orbit (C A, B C^-1): directions (X A, -B X), X in gl(p)."""
+    a, b = split_autoencoder(theta.to(torch.float64), n, p)
+    tangents = []
+    for i, j in itertools.product(range(p), range(p)):
+        x = torch.zeros(p, p, dtype=torch.float64)
+        x[i, j] = 1.0
+        tangents.append(torch.cat([(x @ a).reshape(-1), (-b @ x).reshape(-1)]))
+    basis, singular, _ = torch.linalg.svd(torch.stack(tangents).T, full_matrices=False)
+    rank = int((singular > 1e-9 * max(float(singular[0]), 1e-300)).sum()) if singular.numel() else 0
+    return basis[:, :rank].T
+
+
+@dataclass(frozen=True)
+class CriticalPoint:
+    """One Baldi-Hornik critical point: its subset I, where it is, and what the exact Hessian says."""
+
+    subset: tuple[int, ...]
+    theta: Tensor
+    cost: float
+    predicted_cost: float
+    grad_norm: float
+    eigenvalues: Tensor  # all Hessian eigenvalues, ascending
+    index: int  # negative Hessian eigenvalues (descent directions)
+    n_zero: int  # eigenvalues that are zero to rounding
+    gauge_dim: int  # dimension of the symmetry orbit through the point: p^2 - (p - |I|)^2
+    gauge_curvature: float  # |H T| / |H| over the orbit directions T: 0 if they are truly flat
+    transverse_gap: float  # smallest |eigenvalue| of H off the orbit, over the largest: > 0 if nondegenerate
+    predicted_index: int
+
+    @property
+    def is_minimum(self) -> bool:
+        return self.index == 0
+
+    @property
+    def index_fraction(self) -> float:
+        """Index as the fraction of all eigenvalues (ob.morse_index's convention)."""
+        return self.index / self.eigenvalues.numel()
+
+
+def critical_point_params(q: Tensor, subset: tuple[int, ...], p: int, gauge: Tensor | None = None) -> Tensor:
+    """theta of the critical point for ``subset``: A = C [U_I^T; 0], B = [U_I, 0] C^-1 (C: any invertible p x p)."""
+    n = q.shape[0]
+    if len(subset) > p:
+        raise ValueError(f"subset has {len(subset)} eigenvectors, more than p={p} hidden units")
+    c = torch.eye(p, dtype=torch.float64) if gauge is None else gauge.to(torch.float64)
+    if c.shape != (p, p):
+        raise ValueError(f"gauge must be {p} x {p}, got {tuple(c.shape)}")
+    u = torch.zeros(n, p, dtype=torch.float64)
+    u[:, : len(subset)] = q[:, list(subset)]
+    a = c @ u.T
+    b = u @ torch.linalg.inv(c)
+    return torch.cat([a.reshape(-1), b.reshape(-1)])
+
+
+def random_gauge(p: int, generator: torch.Generator) -> Tensor:
+    """A random invertible p x p matrix with singular values in [0.5, 2] (moves the point along its orbit)."""
+    u, _, vt = torch.linalg.svd(torch.randn(p, p, dtype=torch.float64, generator=generator))
+    scales = 2.0 ** (2 * torch.rand(p, dtype=torch.float64, generator=generator) - 1)
+    return (u * scales) @ vt
+
+
+def autoencoder_critical_points(
+    eigenvalues: Tensor, p: int, seed: int = 0, random_gauges: bool = True, zero_tol: float = 1e-8
+) -> list[CriticalPoint]:
+    """Every critical point of the linear autoencoder, sorted by cost, each with its exact-Hessian index.
+
+    The eigenbasis is random (``seed``), and with ``random_gauges`` each point is moved to a
+    random place on its symmetry orbit, so nothing relies on coordinates being aligned. The
+    index counts Hessian eigenvalues below ``-zero_tol * max|lambda|``; ``n_zero`` counts those
+    within that band, which must be the orbit's dimension (checked by the tests).
+    """
+    sigma, q = covariance_with_spectrum(eigenvalues, seed)
+    lam = eigenvalues.to(torch.float64)
+    n = lam.numel()
+    p = _check_hidden(p, n)
+    check_positive("zero_tol", zero_tol)
+    loss = autoencoder_loss(sigma, p)
+    generator = torch.Generator().manual_seed(_check_seed(seed) + 1)
+    points = []
+    for size in range(p + 1):
+        for subset in itertools.combinations(range(n), size):
+            c = random_gauge(p, generator) if random_gauges else None
+            theta = critical_point_params(q, subset, p, c)
+            h = hessian(loss, theta)
+            h = 0.5 * (h + h.T)
+            eigs = torch.linalg.eigvalsh(h)
+            scale = float(eigs.abs().max())
+            tangent = gauge_directions(theta, n, p)
+            if tangent.shape[0]:
+                gauge_curv = float(torch.linalg.matrix_norm(h @ tangent.T, ord=2)) / scale
+                complement = torch.linalg.svd(tangent, full_matrices=True).Vh[tangent.shape[0]:]
+            else:
+                gauge_curv, complement = 0.0, torch.eye(2 * n * p, dtype=torch.float64)
+            transverse = torch.linalg.eigvalsh(complement @ h @ complement.T)
+            points.append(
+                CriticalPoint(
+                    subset=subset,
+                    theta=theta,
+                    cost=float(loss(theta)),
+                    predicted_cost=subset_cost(lam, subset),
+                    grad_norm=float(gradient(loss, theta).norm()),
+                    eigenvalues=eigs,
+                    index=round(morse_index(eigs, tol=zero_tol) * eigs.numel()),
+                    n_zero=int((eigs.abs() <= zero_tol * scale).sum()),
+                    gauge_dim=tangent.shape[0],
+                    gauge_curvature=gauge_curv,
+                    transverse_gap=float(transverse.abs().min()) / scale,
+                    predicted_index=predicted_index(lam, subset, p),
+                )
+            )
+    return sorted(points, key=lambda point: (point.cost, point.index))
+
+
+def staircase_is_monotone(points: list[CriticalPoint], rtol: float = 1e-9) -> bool:
+    """True if a higher cost never comes with a lower index (cost and index rise together)."""
+    for first, second in itertools.combinations(points, 2):
+        low, high = sorted((first, second), key=lambda point: point.cost)
+        if high.cost - low.cost > rtol * max(abs(high.cost), 1.0) and high.index < low.index:
+            return False
+    return True
+
+
+def autoencoder_random_starts(
+    eigenvalues: Tensor, p: int, n_starts: int = 64, scale: float = 0.5, lr: float = 0.02,
+    steps: int = 3000, seed: int = 0, record_every: int = 10,
+) -> ManyRuns:
+    """Gradient descent on the autoencoder from ``n_starts`` Gaussian starts (std ``scale``), batched in one vmap."""
+    sigma, _ = covariance_with_spectrum(eigenvalues, seed)
+    n = sigma.shape[0]
+    p = _check_hidden(p, n)
+    check_positive_int("n_starts", n_starts)
+    check_positive("scale", scale)
+    generator = torch.Generator().manual_seed(_check_seed(seed) + 2)
+    starts = scale * torch.randn(n_starts, 2 * n * p, dtype=torch.float64, generator=generator)
+    return gradient_descent_many(autoencoder_loss(sigma, p), starts, lr=lr, steps=steps, record_every=record_every)
+
+
+# ---------------------------------------------------------------------------------------------
+# Saxe, McClelland & Ganguli (2013): learning dynamics of deep linear networks
+# ---------------------------------------------------------------------------------------------
+
+
+def hierarchical_data(levels: int = 3) -> tuple[Tensor, Tensor]:
+    """Items at the leaves of a binary tree (one-hot inputs) and one binary feature per tree node.
+
+    With ``levels=3``: 8 items and 15 features (1 + 2 + 4 + 8), as in Saxe et al.'s
+    hierarchical example; the input-output correlation has singular values sqrt(15), sqrt(7),
+    sqrt(3) (twice) and 1 (four times). Returns (inputs [items, items], targets [items, features]).
+    """
+    check_positive_int("levels", levels)
+    if levels > 6:
+        raise ValueError(f"levels must be at most 6 (the data grows as 2^levels), got {levels}")
+    items = 2**levels
+    columns = []
+    for depth in range(levels + 1):
+        block = items // 2**depth
+        for node in range(2**depth):
+            feature = torch.zeros(items, dtype=torch.float64)
+            feature[node * block : (node + 1) * block] = 1.0
+            columns.append(feature)
+    return torch.eye(items, dtype=torch.float64), torch.stack(columns, dim=1)
+
+
+@dataclass(frozen=True)
+class Modes:
+    """The SVD of the input-output correlation Sigma31 = U diag(s) V^T, nonzero singular values only."""
+
+    u: Tensor  # [outputs, r]
+    s: Tensor  # [r], descending
+    v: Tensor  # [inputs, r]
+
+
+def data_modes(inputs: Tensor, targets: Tensor) -> Modes:
+    """Modes of Sigma31 = Y^T X for whitened inputs (Sigma11 = X^T X = I, as Saxe et al. assume)."""
+    check_tensor("inputs", inputs, ndim=2)
+    check_tensor("targets", targets, ndim=2)
+    if inputs.shape[0] != targets.shape[0]:
+        raise ValueError(f"inputs and targets need the same number of rows, got {inputs.shape[0]} and {targets.shape[0]}")
+    x, y = inputs.to(torch.float64), targets.to(torch.float64)
+    gram = x.T @ x
+    if not torch.allclose(gram, torch.eye(gram.shape[0], dtype=torch.float64), atol=1e-8):
+        raise ValueError("inputs must be whitened (X^T X = I) for the mode decomposition to decouple")
+    u, s, vt = torch.linalg.svd(y.T @ x, full_matrices=False)
+    keep = s > 1e-9 * float(s[0])
+    return Modes(u[:, keep], s[keep], vt[keep].T)
+
+
+def saxe_mode_strength(t: Tensor, s: Tensor, u0: Tensor, tau: float = 1.0) -> Tensor:
+    """Saxe et al.'s eq. 12: u(t) = s e^{2st/tau} / (e^{2st/tau} - 1 + s/u0), for a two-layer net from u0 > 0.
+
+    Broadcasts ``t`` [T] against ``s`` and ``u0`` [modes]; returns [T, modes].
+    """
+    check_positive("tau", tau)
+    s, u0 = torch.as_tensor(s, dtype=torch.float64), torch.as_tensor(u0, dtype=torch.float64)
+    if bool((u0 <= 0).any()) or bool((s <= 0).any()):
+        raise ValueError("s and u0 must be > 0")
+    t = torch.as_tensor(t, dtype=torch.float64)[:, None]
+    growth = torch.exp(-2 * s * t / tau)  # divide through by e^{2st/tau}: no overflow at late times
+    return s / (1 - growth + growth * s / u0)
+
+
+def saxe_half_time(s: Tensor, u0: Tensor, tau: float = 1.0) -> Tensor:
+    """Saxe et al.'s eq. 11 with u_f = s/2: the time a two-layer mode takes to reach half its strength."""
+    check_positive("tau", tau)
+    s, u0 = torch.as_tensor(s, dtype=torch.float64), torch.as_tensor(u0, dtype=torch.float64)
+    if bool((u0 <= 0).any()) or bool((u0 >= s / 2).any()):
+        raise ValueError("u0 must lie in (0, s/2)")
+    return tau / (2 * s) * torch.log((s - u0) / u0)
+
+
+def deep_mode_strength(t: Tensor, s: Tensor, u0: Tensor, depth: int, tau: float = 1.0) -> Tensor:
+    """Mode strength of a depth-D linear net from a balanced start: tau du/dt = D u^{2-2/D} (s - u) (Saxe et al.).
+
+    ``depth`` counts weight matrices (D = N_l - 1). Integrated with RK4 on a fine grid (the
+    closed form exists only for D = 2, where this agrees with `saxe_mode_strength`). ``t`` must
+    start at 0 and increase.
+    """
+    check_positive_int("depth", depth, minimum=2)
+    check_positive("tau", tau)
+    check_vector("t", t)
+    s, u0 = torch.as_tensor(s, dtype=torch.float64), torch.as_tensor(u0, dtype=torch.float64)
+    if bool((u0 <= 0).any()) or bool((u0 >= s).any()):
+        raise ValueError("u0 must lie in (0, s)")
+    t = t.to(torch.float64)
+    if float(t[0]) != 0.0 or bool((t[1:] <= t[:-1]).any()):
+        raise ValueError("t must start at 0 and increase")
+    power = 2 - 2 / depth
+
+    def rate(u: Tensor) -> Tensor:
+        return depth * u.clamp(min=0) ** power * (s - u) / tau
+
+    u = u0.clone().expand_as(s).clone()
+    out = [u.clone()]
+    h_max = 0.05 * tau / (depth * float(s.max()) ** power)
+    for start, stop in zip(t[:-1].tolist(), t[1:].tolist()):
+        n_sub = max(1, math.ceil((stop - start) / h_max))
+        h = (stop - start) / n_sub
+        for _ in range(n_sub):
+            k1 = rate(u)
+            k2 = rate(u + 0.5 * h * k1)
+            k3 = rate(u + 0.5 * h * k2)
+            k4 = rate(u + h * k3)
+            u = u + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        out.append(u.clone())
+    return torch.stack(out)
+
+
+def half_learning_times(strength: Tensor, s: Tensor, steps: Tensor) -> Tensor:
+    """First recorded step at which each mode reaches half its final strength s/2 (inf if never).
+
+    ``strength`` is [T, ..., modes] over the recorded ``steps`` [T]; linear interpolation
+    between records.
+    """
+    check_tensor("strength", strength, finite=False)
+    above = strength >= s / 2
+    reached = above.any(0)
+    first = above.to(torch.int64).argmax(0)
+    prev = (first - 1).clamp(min=0)
+    steps = steps.to(torch.float64)
+    u_hi = strength.gather(0, first.unsqueeze(0)).squeeze(0)
+    u_lo = strength.gather(0, prev.unsqueeze(0)).squeeze(0)
+    t_hi, t_lo = steps[first], steps[prev]
+    frac = torch.where(u_hi > u_lo, (s / 2 - u_lo) / (u_hi - u_lo), torch.ones_like(u_hi))
+    t_half = t_lo + frac.clamp(0, 1) * (t_hi - t_lo)
+    return torch.where(reached, t_half, torch.full_like(t_half, math.inf))
+
+
+@dataclass(frozen=True)
+class LinearNetRuns:
+    """Many deep linear nets trained at once: mode strengths and costs over the recorded steps."""
+
+    steps: Tensor  # [T]
+    strength: Tensor  # [T, R, modes]: u_alpha^T W v_alpha of the end-to-end map W
+    loss: Tensor  # [T, R]
+    initial_u0: Tensor  # [R, modes]: effective starting strength ||(W21 v + W32^T u)/2||^2 (two layers)
+    modes: Modes
+    depth: int
+    lrs: Tensor  # [R]
+    init_scales: Tensor  # [R]
+
+    @property
+    def diverged(self) -> Tensor:
+        """[R] True for runs whose cost became non-finite or exploded (no learning-rate is hidden)."""
+        return ~torch.isfinite(self.loss).all(0) | (self.loss.nan_to_num(math.inf).max(0).values > 1e6)
+
+
+def _chain(weights: list[Tensor]) -> Tensor:
+    product = weights[0]
+    for w in weights[1:]:
+        product = w @ product
+    return product
+
+
+def linear_net_init(
+    modes: Modes, n_runs: int, depth: int, width: int, init_scales: Tensor, seed: int = 0,
+    decoupled_u0: float | None = None,
+) -> list[Tensor]:
+    """Starting weights [R, out, in] per layer: Gaussian N(0, scale^2 / fan_in), or decoupled.
+
+    A decoupled start (Saxe et al.) puts every mode on its own hidden direction with the same
+    strength per layer, so that W = U diag(u0) V^T and each mode follows its scalar equation
+    exactly: W1 = R1 diag(a) V^T, Wl = Rl diag(a) R(l-1)^T, WD = U diag(a) R(D-1)^T, a = u0^(1/D),
+    with random orthonormal hidden frames Rl.
+    """
+    generator = torch.Generator().manual_seed(_check_seed(seed))
+    n_in, n_out, rank = modes.v.shape[0], modes.u.shape[0], modes.s.numel()
+    sizes = [n_in] + [width] * (depth - 1) + [n_out]
+    if decoupled_u0 is None:
+        return [
+            torch.randn(n_runs, sizes[i + 1], sizes[i], dtype=torch.float64, generator=generator)
+            * (init_scales[:, None, None] / math.sqrt(sizes[i]))
+            for i in range(depth)
+        ]
+    check_positive("decoupled_u0", decoupled_u0)
+    if width < rank:
+        raise ValueError(f"a decoupled start needs width >= {rank} (the number of modes), got {width}")
+    a = decoupled_u0 ** (1 / depth)
+    frames = [
+        torch.stack([random_orthogonal(width, int(torch.randint(0, 2**31, (1,), generator=generator)))[:, :rank]
+                     for _ in range(n_runs)])
+        for _ in range(depth - 1)
+    ]
+    weights = [a * frames[0] @ modes.v.T.expand(n_runs, rank, n_in)]
+    for i in range(1, depth - 1):
+        weights.append(a * frames[i] @ frames[i - 1].transpose(1, 2))
+    weights.append(a * modes.u.expand(n_runs, n_out, rank) @ frames[-1].transpose(1, 2))
+    return weights
+
+
+def simulate_linear_net(
+    inputs: Tensor, targets: Tensor, *, depth: int = 2, width: int = 16, init_scales: Tensor | float = 0.1,
+    lrs: Tensor | float = 0.01, steps: int = 2000, record_every: int = 10, seed: int = 0,
+    n_runs: int | None = None, decoupled_u0: float | None = None,
+) -> LinearNetRuns:
+    """Full-batch gradient descent on J = 1/2 sum_items |y - W_D...W_1 x|^2 for R nets at once.
+
+    ``init_scales`` and ``lrs`` are scalars or [R] tensors (one value per run), so a whole grid
+    of settings trains in one batched computation. With tau = 1/lr and t = step, Saxe et al.'s
+    continuous-time equations describe the runs. Gradients are the exact closed form of the
+    chain (checked against autograd in the tests); diverging runs keep their non-finite values.
+    """
+    modes = data_modes(inputs, targets)
+    check_positive_int("depth", depth, minimum=2)
+    check_positive_int("width", width)
+    check_positive_int("steps", steps)
+    check_positive_int("record_every", record_every)
+    scales = torch.as_tensor(init_scales, dtype=torch.float64).reshape(-1)
+    rates = torch.as_tensor(lrs, dtype=torch.float64).reshape(-1)
+    for name, values in (("init_scales", scales), ("lrs", rates)):
+        if not bool(torch.isfinite(values).all()) or bool((values <= 0).any()):
+            raise ValueError(f"{name} must be finite and > 0")
+    runs = n_runs if n_runs is not None else max(scales.numel(), rates.numel())
+    check_positive_int("n_runs", runs)
+    for name, values in (("init_scales", scales), ("lrs", rates)):
+        if values.numel() not in (1, runs):
+            raise ValueError(f"{name} must be a scalar or have one entry per run ({runs}), got {values.numel()}")
+    scales, rates = scales.expand(runs).clone(), rates.expand(runs).clone()
+    weights = linear_net_init(modes, runs, depth, width, scales, seed, decoupled_u0)
+    x, y = inputs.to(torch.float64), targets.to(torch.float64)
+    sigma31 = y.T @ x  # [out, in]
+    two_layer_u0 = None
+    if depth == 2:
+        z = 0.5 * (weights[0] @ modes.v + weights[1].transpose(1, 2) @ modes.u)  # [R, width, modes]
+        two_layer_u0 = (z**2).sum(1)
+    recorded, strengths, losses = [], [], []
+    lr = rates[:, None, None]
+    with torch.no_grad():
+        for step in range(steps + 1):
+            product = _chain(weights)
+            error = sigma31 - product  # with X^T X = I the cost is 1/2 |Sigma31 - W|^2 + const
+            if step % record_every == 0 or step == steps:
+                recorded.append(step)
+                strengths.append(torch.einsum("oa,roi,ia->ra", modes.u, product, modes.v))
+                residual = y - x @ product.transpose(1, 2)
+                losses.append(0.5 * (residual**2).sum((1, 2)))
+            if step == steps:
+                break
+            # dJ/dW_l = -(W_D..W_{l+1})^T E (W_{l-1}..W_1)^T
+            below = [None] * depth
+            acc = None
+            for i in range(depth):
+                below[i] = acc
+                acc = weights[i] if acc is None else weights[i] @ acc
+            above = None
+            new = [None] * depth
+            for i in reversed(range(depth)):
+                back = error if above is None else above.transpose(1, 2) @ error
+                grad = -(back if below[i] is None else back @ below[i].transpose(1, 2))
+                new[i] = weights[i] - lr * grad
+                above = weights[i] if above is None else above @ weights[i]
+            weights = new
+    return LinearNetRuns(
+        steps=torch.tensor(recorded), strength=torch.stack(strengths), loss=torch.stack(losses),
+        initial_u0=two_layer_u0 if two_layer_u0 is not None else torch.full((runs, modes.s.numel()), math.nan),
+        modes=modes, depth=depth, lrs=rates, init_scales=scales,
+    )
+
+
+def distinct_groups(s: Tensor, rtol: float = 1e-6) -> list[list[int]]:
+    """Indices of modes grouped by equal singular value (the tree data has repeated ones)."""
+    groups: list[list[int]] = []
+    for i, value in enumerate(s.tolist()):
+        if groups and abs(s[groups[-1][0]].item() - value) <= rtol * abs(value):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def learned_in_order(t_half: Tensor, s: Tensor) -> bool:
+    """True if every mode of a larger singular value reaches half strength before every mode of a smaller one."""
+    groups = distinct_groups(s)
+    for stronger, weaker in zip(groups[:-1], groups[1:]):
+        if not float(t_half[..., stronger].max()) < float(t_half[..., weaker].min()):
+            return False
+    return bool(torch.isfinite(t_half).all())
+
+
+def spread(values: Tensor) -> float:
+    """(max - min) / mean: how far a quantity that theory says is constant is from constant."""
+    values = values.reshape(-1).to(torch.float64)
+    return float((values.max() - values.min()) / values.mean())
+
+
+# ---------------------------------------------------------------------------------------------
+# One mode's phase portrait: tau a' = b (s - a b), tau b' = a (s - a b)
+# ---------------------------------------------------------------------------------------------
+
+
+def mode_flow(a: Tensor | np.ndarray, b: Tensor | np.ndarray, s: float = 1.0) -> tuple:
+    """The velocity field (da/dt, db/dt) of one mode (tau = 1): gradient descent on (s - ab)^2 / 2."""
+    check_positive("s", s)
+    residual = s - a * b
+    return b * residual, a * residual
+
+
+def mode_trajectory(a0: float, b0: float, s: float = 1.0, t_max: float = 10.0, n_points: int = 400) -> np.ndarray:
+    """The (a, b) path of one mode from (a0, b0), by RK4 with tau = 1; returns [n_points, 2].
+
+    a^2 - b^2 is conserved along the path (the hyperbolas of the phase portrait); a start on the
+    line a = -b flows into the saddle at the origin.
+    """
+    for name, value in (("a0", a0), ("b0", b0)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
+    check_positive("s", s)
+    check_positive("t_max", t_max)
+    check_positive_int("n_points", n_points, minimum=2)
+    sub = 10
+    h = t_max / ((n_points - 1) * sub)
+    state = np.array([a0, b0], dtype=float)
+
+    def rate(z: np.ndarray) -> np.ndarray:
+        return np.array(mode_flow(z[0], z[1], s))
+
+    path = [state.copy()]
+    for _ in range(n_points - 1):
+        for _ in range(sub):
+            k1 = rate(state)
+            k2 = rate(state + 0.5 * h * k1)
+            k3 = rate(state + 0.5 * h * k2)
+            k4 = rate(state + h * k3)
+            state = state + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        path.append(state.copy())
+    return np.array(path)
+
+
+def mode_endpoint(a0: float, b0: float, s: float = 1.0) -> tuple[float, float]:
+    """Where the flow from (a0, b0) ends: on ab = s with a^2 - b^2 = a0^2 - b0^2 (the origin if a0 = -b0)."""
+    check_positive("s", s)
+    c = a0 * a0 - b0 * b0
+    if a0 + b0 == 0:
+        return 0.0, 0.0
+    sign = 1.0 if a0 + b0 > 0 else -1.0
+    a2 = 0.5 * (c + math.sqrt(c * c + 4 * s * s))  # a^2 from a^2 - s^2/a^2 = c
+    a = sign * math.sqrt(a2)
+    return a, s / a
+
+
+def linear_net_loss(inputs: Tensor, targets: Tensor, depth: int, width: int) -> LossFn:
+    """J(theta) = 1/2 sum_items |y - W_D...W_1 x|^2 with theta the flat vector of all D weight matrices."""
+    check_tensor("inputs", inputs, ndim=2)
+    check_tensor("targets", targets, ndim=2)
+    check_positive_int("depth", depth, minimum=2)
+    check_positive_int("width", width)
+    x, y = inputs.to(torch.float64), targets.to(torch.float64)
+    sizes = [x.shape[1]] + [width] * (depth - 1) + [y.shape[1]]
+    shapes = [(sizes[i + 1], sizes[i]) for i in range(depth)]
+    counts = [rows * cols for rows, cols in shapes]
+
+    def loss(theta: Tensor) -> Tensor:
+        if theta.shape[-1] != sum(counts):
+            raise ValueError(f"theta must have {sum(counts)} entries, got {theta.shape[-1]}")
+        weights = [piece.reshape(shape) for piece, shape in zip(theta.split(counts), shapes)]
+        residual = y.to(theta.dtype) - x.to(theta.dtype) @ _chain(weights).T
+        return 0.5 * (residual**2).sum()
+
+    return loss
+
+
+def origin_hessian_eigenvalues(inputs: Tensor, targets: Tensor, depth: int, width: int = 8) -> Tensor:
+    """Exact Hessian eigenvalues of a depth-D linear net at theta = 0 (all weights zero).
+
+    For D = 2 the origin is a strict saddle (eigenvalues +-s_alpha, one pair per mode and hidden
+    unit); for D >= 3 every second derivative vanishes there: a degenerate critical point whose
+    flatness a second-order method cannot see.
+    """
+    loss = linear_net_loss(inputs, targets, depth, width)
+    sizes = [inputs.shape[1]] + [width] * (depth - 1) + [targets.shape[1]]
+    size = sum(sizes[i] * sizes[i + 1] for i in range(depth))
+    h = hessian(loss, torch.zeros(size, dtype=torch.float64))
+    return torch.linalg.eigvalsh(0.5 * (h + h.T))
