@@ -14,11 +14,16 @@ $(VENV)/.ready: requirements.txt lib/pyproject.toml
 
 setup: $(VENV)/.ready
 
-# Debian's chromium for the browser tests (Playwright cannot download its own browser here).
-browser:
+# Debian's chromium for the browser tests (Playwright cannot download its own browser here),
+# and a local MathJax 3 that the tests serve in place of the CDN copy the pages ask for.
+MATHJAX := tests/.browser/node_modules/mathjax/es5/tex-mml-chtml.js
+browser: $(MATHJAX)
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+$(MATHJAX):
+	npm install --no-save --no-audit --no-fund --silent --prefix tests/.browser mathjax@3.2.2
 
 book: setup
 	$(BIN)/python scripts/build_book.py

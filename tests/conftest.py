@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,7 +19,12 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 @pytest.fixture(scope="session")
 def built_site() -> Path:
-    """The website, built once per test run with every notebook executed (warnings are errors)."""
+    """The website, built once per test run with every notebook executed (warnings are errors).
+
+    OPTBOOK_TEST_SITE=path/to/html reuses an existing build (for iterating on the site tests only).
+    """
     import build_book
 
+    if os.environ.get("OPTBOOK_TEST_SITE"):
+        return Path(os.environ["OPTBOOK_TEST_SITE"]).resolve()
     return build_book.build()

@@ -1,0 +1,163 @@
+"""The built website in a real browser (Debian's chromium driven by Playwright), offline.
+
+The pages ask for MathJax from a CDN; the test serves a local MathJax 3 copy (installed by
+`make browser`) in its place and aborts every other request that leaves this machine, so what
+is checked here is what a reader gets from our own files. Screenshots of every page (desktop,
+phone width, dark mode) land in `_build/screenshots/` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MATHJAX = ROOT / "tests" / ".browser" / "node_modules" / "mathjax" / "es5"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Known harmless duplicate declarations in Jupyter Book 1.0.4's page head (sphinx-thebe and
+# sphinx-togglebutton each inject their snippet twice); not our JavaScript.
+ALLOWED_PAGE_ERRORS = ("THEBE_JS_URL", "togglebuttonSelector")
+
+
+def pages() -> list[str]:
+    from test_book import toc_files
+
+    return [f"{entry}.html" for entry in toc_files()]
+
+
+@pytest.fixture(scope="module")
+def site_url(built_site):
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # keep the test output readable
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(built_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not MATHJAX.exists():
+        pytest.fail("local MathJax copy missing: run the README's test command (`make test`), which sets it up")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield browser
+        browser.close()
+
+
+def route_offline(route):
+    """Serve MathJax from the local copy; abort any other request that leaves this machine."""
+    url = urlparse(route.request.url)
+    if url.hostname in ("127.0.0.1", "localhost"):
+        return route.continue_()
+    match = re.match(r"/npm/mathjax@3/es5/(.*)", url.path)
+    if url.hostname == "cdn.jsdelivr.net" and match and (MATHJAX / match.group(1)).is_file():
+        return route.fulfill(path=str(MATHJAX / match.group(1)))
+    return route.abort()
+
+
+def open_page(browser, url: str, **context_options):
+    context = browser.new_context(**context_options)
+    context.route("**/*", route_offline)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: None if any(a in str(e) for a in ALLOWED_PAGE_ERRORS) else problems.append(f"JS error: {e}"))
+    page.on("console", lambda m: problems.append(f"console error: {m.text}") if m.type == "error" and "127.0.0.1" in m.text else None)
+    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 and "127.0.0.1" in r.url else None)
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}") if "127.0.0.1" in r.url else None)
+    page.goto(url, wait_until="load")
+    return context, page, problems
+
+
+def wait_for_mathjax(page) -> None:
+    page.wait_for_function("() => window.MathJax === undefined || (window.MathJax.startup && window.MathJax.startup.promise)", timeout=20000)
+    page.evaluate("() => window.MathJax && window.MathJax.startup.promise")
+
+
+def screenshot(page, name: str) -> None:
+    folder = ROOT / "_build" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / name), full_page=True)
+
+
+@pytest.mark.parametrize("path", pages())
+def test_page_loads_clean_with_figures_math_and_working_sliders(browser, site_url, path):
+    context, page, problems = open_page(browser, f"{site_url}/{path}", viewport={"width": 1280, "height": 900})
+    wait_for_mathjax(page)
+    assert problems == []
+    broken = page.evaluate("() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src.slice(0, 80))")
+    assert broken == [], f"images that did not load: {broken}"
+    math = page.evaluate("""() => ({
+        errors: document.querySelectorAll('mjx-merror').length,
+        red: document.querySelectorAll('mjx-container [style*="color: red"], mjx-container [style*="color:red"]').length,
+        rendered: document.querySelectorAll('mjx-container').length,
+        raw: document.querySelectorAll('.math:not(:has(mjx-container))').length })""")
+    assert math["errors"] == 0 and math["red"] == 0, f"MathJax errors: {math}"
+    assert math["raw"] == 0, f"math left unrendered: {math}"
+    for index in range(page.locator(".optbook-widget").count()):
+        widget = page.locator(".optbook-widget").nth(index)
+        frame = widget.locator("img.optbook-frame")
+        before = frame.get_attribute("src")
+        slider = widget.locator("input[type=range]").first
+        moved = slider.evaluate("s => { s.value = (+s.value === +s.max) ? s.min : s.max; s.dispatchEvent(new Event('input')); return s.value; }")
+        assert frame.get_attribute("src") != before, f"slider {index} on {path} did not change the figure"
+        readout = widget.locator("output").first.text_content()
+        labels = json.loads(slider.get_attribute("data-labels"))
+        assert readout == labels[int(moved)]
+    screenshot(page, path.replace("/", "__").replace(".html", ".png"))
+    context.close()
+
+
+@pytest.mark.parametrize("path", [p for p in pages() if p.startswith("chapters/")])
+def test_chapter_launch_links_point_at_its_notebook(browser, site_url, path):
+    context, page, _ = open_page(browser, f"{site_url}/{path}")
+    links = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.href)")
+    notebook = path.replace(".html", ".ipynb")
+    binder = [l for l in links if "mybinder.org" in l]
+    colab = [l for l in links if "colab.research.google.com" in l]
+    assert binder and all(l.endswith(f"urlpath=lab/tree/{notebook}") for l in binder), binder
+    assert colab and all(l.endswith(f"/blob/main/{notebook}") for l in colab), colab
+    assert (ROOT / notebook).exists()
+    assert page.locator("button.btn-launch-thebe, .thebe-launch-button, [onclick*='initThebe']").count() >= 1, "no Live Code button"
+    downloads = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.getAttribute('href') || '').filter(h => h.endsWith('.ipynb') && h.includes('_sources'))")
+    assert downloads, "no .ipynb download link"
+    context.close()
+
+
+@pytest.mark.parametrize("path", [p for p in pages() if p.startswith("chapters/")])
+def test_readable_on_a_phone_and_in_dark_mode(browser, site_url, path):
+    context, page, problems = open_page(browser, f"{site_url}/{path}", viewport={"width": 390, "height": 844},
+                                        device_scale_factor=2, color_scheme="dark")
+    page.evaluate("() => { document.documentElement.dataset.theme = 'dark'; document.documentElement.dataset.mode = 'dark'; }")
+    wait_for_mathjax(page)
+    assert problems == []
+    overflow = page.evaluate("""() => [...document.querySelectorAll('article img')]
+        .filter(i => i.getBoundingClientRect().right > window.innerWidth + 1).map(i => i.src.slice(0, 60))""")
+    assert overflow == [], f"figures wider than a phone screen: {overflow}"
+    screenshot(page, "phone-dark__" + path.replace("/", "__").replace(".html", ".png"))
+    context.close()
+
+
+def test_bibliography_lists_the_cited_papers(browser, site_url):
+    context, page, _ = open_page(browser, f"{site_url}/bibliography.html")
+    text = page.locator("article").inner_text()
+    for author in ("Goodfellow", "Dauphin", "Saxe", "Baldi", "Choromanska", "Sontag", "Swirszcz"):
+        assert author in text
+    context.close()
