@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup browser book test notebooks benchmarks clean
+.PHONY: setup browser ipywidgets7 book test notebooks benchmarks clean
 
 $(VENV)/.ready: requirements.txt lib/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,17 @@ browser: $(MATHJAX)
 $(MATHJAX):
 	npm install --no-save --no-audit --no-fund --silent --prefix tests/.browser mathjax@3.2.2
 
+# ipywidgets 7 (what Colab runs) in a side folder, for the compatibility test of the widgets.
+IPYWIDGETS7 := tests/.ipywidgets7/ipywidgets/__init__.py
+ipywidgets7: $(IPYWIDGETS7)
+$(IPYWIDGETS7): setup
+	$(BIN)/python -m pip install -q --no-deps --target tests/.ipywidgets7 \
+	  ipywidgets==7.7.1 widgetsnbextension==3.6.10 jupyterlab-widgets==1.1.11 ipython-genutils==0.2.0
+
 book: setup
 	$(BIN)/python scripts/build_book.py
 
-test: setup browser
+test: setup browser ipywidgets7
 	$(BIN)/python -m pytest
 
 # Regenerate the paired .ipynb notebooks (committed without outputs) from the MyST sources.
