@@ -62,6 +62,7 @@ from .training import (
 from .widgets import interactive_figure
 
 # Chapter modules (each chapter's issue adds its line here):
+from . import quadratic, sharpening  # 8.2.1 (names used as ob.quadratic.*, ob.sharpening.*)
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,268 @@
+"""Figure 8.1 and the g^T g / g^T H g monitor on a real network, many runs batched in one vmap.
+
+Sec. 8.2.1 says: watch g^T g and g^T H g during training; when g^T H g grows by an order of
+magnitude while g^T g does not shrink, ill-conditioning is what slows learning, and Figure 8.1
+shows a successful training run whose gradient norm keeps growing. Full-batch gradient descent
+shows this in its clearest form: the top Hessian eigenvalue rises until it reaches 2/eps
+("progressive sharpening") and then stays there, at the "edge of stability", where the book's
+ratio (eps/2) g^T H g / g^T g sits at about 1 (Cohen et al. 2021). `full_batch_gd` runs R
+parameter vectors (seeds, step sizes) at once and records exactly these numbers; `minibatch_sgd`
+records the minibatch gradient norms that the book's figure scatters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, grad, grad_and_value, jvp, vmap
+
+from ._validate import check_positive, check_positive_int, check_tensor
+from .data import Split, digits
+from .models import mlp
+from .params import functional_loss, get_flat_params, unflatten
+from .spectrum import top_eigenvalue
+from .training import cross_entropy, squared_error
+
+Loss = Callable[[Tensor, Tensor], Tensor]
+
+
+@dataclass(frozen=True)
+class MonitoredRuns:
+    """R full-batch gradient-descent runs: per-step cost and |g|, and the monitors every few steps."""
+
+    lrs: Tensor  # [R]
+    loss: Tensor  # [T+1, R] full-batch training cost before each step
+    grad_norm: Tensor  # [T+1, R] full-batch gradient norm before each step
+    monitor_steps: Tensor  # [M]
+    gTg: Tensor  # [M, R]
+    gTHg: Tensor  # [M, R]
+    train_error: Tensor  # [M, R]
+    val_error: Tensor  # [M, R]
+    params: Tensor  # [M, R, P] parameters at the monitor steps
+
+    @property
+    def ratio(self) -> Tensor:
+        """The book's ratio (eps/2) g^T H g / g^T g: at 1 the curvature cancels the first-order gain."""
+        return 0.5 * self.lrs * self.gTHg / self.gTg
+
+    @property
+    def curvature_along_gradient(self) -> Tensor:
+        """g^T H g / g^T g: the curvature in the direction of the step (compare with 2/eps)."""
+        return self.gTHg / self.gTg
+
+
+@dataclass(frozen=True)
+class MinibatchRuns:
+    """R minibatch-SGD runs: one minibatch |g| per step, and full-batch numbers once per epoch."""
+
+    steps_per_epoch: int
+    minibatch_grad_norm: Tensor  # [S, R]
+    epoch_grad_norm: Tensor  # [E+1, R] full-batch gradient norm at the start of each epoch
+    train_loss: Tensor  # [E+1, R]
+    train_error: Tensor  # [E+1, R]
+    val_error: Tensor  # [E+1, R]
+
+
+def initial_params(sizes: list[int], seeds: list[int], activation: str = "tanh",
+                   dtype: torch.dtype = torch.float32) -> Tensor:
+    """Stack the flat initial parameters of ``mlp(sizes, seed=s)`` for each seed: shape [R, P]."""
+    if not seeds:
+        raise ValueError("seeds must list at least one seed")
+    return torch.stack([get_flat_params(mlp(sizes, activation, seed=s, dtype=dtype)) for s in seeds])
+
+
+def _data_loss(model: nn.Module, loss_fn: Loss) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
+    """J(theta; x, y) as a pure function, so that vmap can batch runs and their minibatches."""
+    frozen = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
+    frozen.update(dict(model.named_buffers()))
+
+    def loss(theta: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        return loss_fn(functional_call(model, {**unflatten(model, theta), **frozen}, (x,)), y)
+
+    return loss
+
+
+def _batched_outputs(model: nn.Module) -> Callable[[Tensor, Tensor], Tensor]:
+    def outputs(theta: Tensor, x: Tensor) -> Tensor:
+        return functional_call(model, unflatten(model, theta), (x,))
+
+    return vmap(outputs, in_dims=(0, None))
+
+
+def _errors(outputs: Tensor, targets: Tensor) -> Tensor:
+    labels = targets.argmax(-1) if targets.dim() == 2 else targets
+    return (outputs.argmax(-1) != labels).to(torch.float64).mean(-1)
+
+
+def _check_runs(model: nn.Module, thetas: object, data: object) -> Tensor:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(data, Split):
+        raise TypeError(f"data must be an optbook Split, got {type(data).__name__}")
+    check_tensor("thetas", thetas, ndim=2)
+    size = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if thetas.shape[1] != size:
+        raise ValueError(f"thetas must have {size} columns (the model's parameters), got {thetas.shape[1]}")
+    return thetas
+
+
+def full_batch_gd(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor, lrs: Tensor,
+                  steps: int, monitor_every: int = 10) -> MonitoredRuns:
+    """Full-batch gradient descent from each row of ``thetas`` with its own step ``lrs[r]``.
+
+    Every step records the cost and |g|; every ``monitor_every`` steps g^T g, g^T H g (one
+    exact Hessian-vector product, forward-over-reverse), the errors and the parameters. The
+    model is only a template: its weights are never read or changed. Divergent runs keep
+    their non-finite values.
+    """
+    thetas = _check_runs(model, thetas, data)
+    check_tensor("lrs", lrs, ndim=1)
+    if lrs.shape[0] != thetas.shape[0] or bool((lrs <= 0).any()):
+        raise ValueError(f"lrs must hold {thetas.shape[0]} positive step sizes, got {lrs.tolist()}")
+    steps = check_positive_int("steps", steps)
+    monitor_every = check_positive_int("monitor_every", monitor_every)
+    loss = functional_loss(model, loss_fn, data.x_train, data.y_train)
+    value_and_grad = vmap(grad_and_value(loss))
+    curvature = vmap(lambda t, v: jvp(grad(loss), (t,), (v,))[1])
+    outputs = _batched_outputs(model)
+    theta, eps = thetas.detach().clone(), lrs.to(thetas.dtype)[:, None]
+    losses, norms, marks, gtg, gthg, train_err, val_err, params = ([] for _ in range(8))
+    with torch.no_grad():
+        for t in range(steps + 1):
+            g, value = value_and_grad(theta)
+            losses.append(value)
+            norms.append(g.norm(dim=1))
+            if t % monitor_every == 0 or t == steps:
+                marks.append(t)
+                gtg.append((g * g).sum(1))
+                gthg.append((g * curvature(theta, g)).sum(1))
+                train_err.append(_errors(outputs(theta, data.x_train), data.y_train))
+                val_err.append(_errors(outputs(theta, data.x_val), data.y_val))
+                params.append(theta)
+            if t < steps:
+                theta = theta - eps * g
+    return MonitoredRuns(lrs.detach().clone(), torch.stack(losses), torch.stack(norms), torch.tensor(marks),
+                         torch.stack(gtg), torch.stack(gthg), torch.stack(train_err), torch.stack(val_err),
+                         torch.stack(params))
+
+
+def minibatch_sgd(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor, lr: float,
+                  batch_size: int, epochs: int, seed: int = 0) -> MinibatchRuns:
+    """Plain minibatch SGD from each row of ``thetas``, each run with its own shuffling, in one vmap.
+
+    An epoch is the full passes of ``batch_size`` examples (the last incomplete batch is
+    dropped so that all runs keep one shape). Records the minibatch |g| of every step, which
+    is what Figure 8.1 scatters, and the full-batch |g|, cost and errors once per epoch.
+    """
+    thetas = _check_runs(model, thetas, data)
+    check_positive("lr", lr)
+    batch_size = check_positive_int("batch_size", batch_size)
+    epochs = check_positive_int("epochs", epochs)
+    n, runs = data.x_train.shape[0], thetas.shape[0]
+    if batch_size > n:
+        raise ValueError(f"batch_size must be at most the {n} training examples, got {batch_size}")
+    per_epoch = n // batch_size
+    data_loss = _data_loss(model, loss_fn)
+    minibatch_grad = vmap(grad(data_loss))
+    full_value_and_grad = vmap(grad_and_value(data_loss), in_dims=(0, None, None))
+    outputs = _batched_outputs(model)
+    rng = torch.Generator().manual_seed(seed)
+    theta = thetas.detach().clone()
+    step_norms, epoch_norms, epoch_loss, train_err, val_err = [], [], [], [], []
+
+    def record() -> None:
+        g, value = full_value_and_grad(theta, data.x_train, data.y_train)
+        epoch_norms.append(g.norm(dim=1))
+        epoch_loss.append(value)
+        train_err.append(_errors(outputs(theta, data.x_train), data.y_train))
+        val_err.append(_errors(outputs(theta, data.x_val), data.y_val))
+
+    with torch.no_grad():
+        record()
+        for _ in range(epochs):
+            order = torch.stack([torch.randperm(n, generator=rng) for _ in range(runs)])
+            for b in range(per_epoch):
+                idx = order[:, b * batch_size : (b + 1) * batch_size]
+                g = minibatch_grad(theta, data.x_train[idx], data.y_train[idx])
+                step_norms.append(g.norm(dim=1))
+                theta = theta - lr * g
+            record()
+    return MinibatchRuns(per_epoch, torch.stack(step_norms), torch.stack(epoch_norms), torch.stack(epoch_loss),
+                         torch.stack(train_err), torch.stack(val_err))
+
+
+def sharpness(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor,
+              max_iter: int = 60, tol: float = 1e-4) -> Tensor:
+    """Top Hessian eigenvalue lambda_max of the full-batch training cost at each row of ``thetas`` (Lanczos)."""
+    thetas = _check_runs(model, thetas, data)
+    loss = functional_loss(model, loss_fn, data.x_train, data.y_train)
+    return torch.tensor([top_eigenvalue(loss, theta, max_iter=max_iter, tol=tol) for theta in thetas])
+
+
+def window_mean(values: Tensor, window: int) -> Tensor:
+    """Trailing running average along axis 0 (shorter windows at the start), for [T] or [T, R] tensors."""
+    check_tensor("values", values, finite=False)
+    window = check_positive_int("window", window)
+    x = values.to(torch.float64)
+    csum = torch.cat([torch.zeros_like(x[:1]), x.cumsum(0)])
+    idx = torch.arange(1, x.shape[0] + 1)
+    start = (idx - window).clamp(min=0)
+    count = (idx - start).to(torch.float64).reshape(-1, *([1] * (x.dim() - 1)))
+    return (csum[idx] - csum[start]) / count
+
+
+def norm_growth(grad_norm: Tensor, window: int) -> tuple[Tensor, Tensor]:
+    """Figure 8.1's two numbers per run from |g| [T, R]: (end / minimum, end / start of last quarter).
+
+    Both use the trailing running average over ``window`` steps. The first says how far the
+    norm grew back from its low point; the second is below 1 when the norm decays at the end.
+    """
+    smooth = window_mean(grad_norm, window)
+    quarter = smooth[(3 * smooth.shape[0]) // 4]
+    return smooth[-1] / smooth.min(0).values, smooth[-1] / quarter
+
+
+# The chapter's experiments on scikit-learn's digits, one definition shared by the page and its tests.
+DIGITS_SIZES = [64, 32, 32, 10]
+
+
+def digits_full_batch_gd(seeds: list[int], lrs: list[float], steps: int = 1500, monitor_every: int = 20,
+                         ) -> tuple[MonitoredRuns, nn.Module, Split]:
+    """Full-batch GD with squared error on the digits (64-32-32-10 tanh): run r has seed ``seeds[r]``, step ``lrs[r]``."""
+    if len(seeds) != len(lrs):
+        raise ValueError(f"seeds and lrs must have the same length, got {len(seeds)} and {len(lrs)}")
+    data = digits().one_hot()
+    model = mlp(DIGITS_SIZES, "tanh", seed=0)
+    thetas = initial_params(DIGITS_SIZES, list(seeds))
+    lr_tensor = torch.tensor([check_positive(f"lrs[{i}]", lr) for i, lr in enumerate(lrs)])
+    return full_batch_gd(model, squared_error, data, thetas, lr_tensor, steps, monitor_every), model, data
+
+
+def digits_minibatch_sgd(seeds: list[int], lr: float = 0.1, batch_size: int = 32, epochs: int = 30,
+                         ) -> tuple[MinibatchRuns, nn.Module, Split]:
+    """Minibatch SGD with cross-entropy on the digits (64-32-32-10 tanh), one run per seed (init and shuffling)."""
+    if not seeds:
+        raise ValueError("seeds must list at least one seed")
+    data = digits()
+    model = mlp(DIGITS_SIZES, "tanh", seed=0)
+    thetas = initial_params(DIGITS_SIZES, list(seeds))
+    return minibatch_sgd(model, cross_entropy, data, thetas, lr, batch_size, epochs, seed=min(seeds)), model, data
+
+
+def curvature_growth(runs: MonitoredRuns, window: int) -> Tensor:
+    """Per run: mean g^T H g over the last quarter / mean |g^T H g| near the low point of |g|.
+
+    The low point is where the running average (over ``window`` steps) of |g| is smallest; "near"
+    means monitor steps within ``window`` steps of it. This is the book's "g^T H g grows by more
+    than an order of magnitude", measured from where the gradient is weakest.
+    """
+    smooth = window_mean(runs.grad_norm, window)
+    low_step = smooth.argmin(0)  # [R]
+    marks = runs.monitor_steps[:, None]
+    near = (marks - low_step[None]).abs() <= window  # [M, R]
+    base = (runs.gTHg.abs() * near).sum(0) / near.sum(0).clamp(min=1)
+    last = runs.gTHg[(3 * runs.gTHg.shape[0]) // 4 :].mean(0)
+    return last / base
