@@ -28,7 +28,15 @@ from .curvature import (
     predicted_change,
 )
 from .data import Split, blobs, digits, jellyfish, xor
-from .diagnose import Verdict, critical_point_test
+from .diagnose import (
+    Diagnosis,
+    Verdict,
+    critical_point_test,
+    diagnose_training,
+    ill_conditioning_test,
+    negative_curvature_test,
+    report_figure,
+)
 from .models import mlp
 from .params import (
     batched_loss,
@@ -62,6 +70,7 @@ from .training import (
 from .widgets import interactive_figure
 
 # Chapter modules (each chapter's issue adds its line here):
+from .monitor import MonitorRecord, TrainingMonitor, train_digits_mlp
 from . import quadratic, sharpening  # 8.2.1 (names used as ob.quadratic.*, ob.sharpening.*)
 
 __version__ = "0.1.0"

@@ -43,3 +43,222 @@ def critical_point_test(grad_norms: Sequence[float], shrink: float = 0.01, tail:
     if end <= shrink * peak:
         return Verdict("critical point", "the gradient norm has shrunk: training is at or near a critical point", evidence)
     return Verdict("critical point", "not at a critical point: the gradient norm has not shrunk", evidence)
+
+
+# --- The three tests on a `TrainingMonitor` record, and the report ----------------------------
+
+BEST_STEP_RATIO = 0.5
+"""Along the gradient: (eps/2) g^T H g / g^T g >= 1/2 means eps >= g^T g / g^T H g, the best step (eq. 8.10)."""
+STABILITY_FRACTION = 0.9
+"""Along the sharpest direction: eps * lambda_max / 2 >= 0.9 means eps is within 10% of 2 / lambda_max."""
+NEGATIVE_CURVATURE = 0.01
+"""lambda_min <= -0.01 * lambda_max counts as negative curvature (smaller is within Lanczos/probe noise)."""
+FLAT_CURVATURE = 0.01
+"""eps * max|lambda| < 0.01: a step changes the gradient by under 1%, the region is flat (sec. 8.2.3)."""
+
+
+def _tail_slice(n: int, tail: float) -> slice:
+    return slice(n - max(1, int(round(tail * n))), n)
+
+
+def _limit_onset(steps: np.ndarray, flags: np.ndarray, tail: float) -> tuple[float, int | None]:
+    """Share of flagged probes in the last ``tail``; first flagged step after which >= half are flagged."""
+    share = float(flags[_tail_slice(flags.size, tail)].mean())
+    if share < 0.5:
+        return share, None
+    suffix_share = np.cumsum(flags[::-1])[::-1] / np.arange(flags.size, 0, -1)
+    return share, int(steps[np.flatnonzero(flags & (suffix_share >= 0.5))[0]])
+
+
+def _series(name: str, steps: Sequence[int], values: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    steps_a, values_a = np.asarray(steps, dtype=int), np.asarray(values, dtype=float)
+    if steps_a.shape != values_a.shape or values_a.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D sequence as long as its steps, got {values_a.shape} vs {steps_a.shape}")
+    if np.any(np.isinf(values_a)):
+        raise ValueError(f"{name} contains infinite values")
+    keep = ~np.isnan(values_a)  # a probe with g = 0 exactly has no ratio (0/0): it is skipped
+    return steps_a[keep], values_a[keep]
+
+
+def ill_conditioning_test(
+    probe_steps: Sequence[int],
+    ratios: Sequence[float],
+    eigen_steps: Sequence[int] = (),
+    sharpness_ratios: Sequence[float] = (),
+    tail: float = 0.25,
+    best_step_ratio: float = BEST_STEP_RATIO,
+    stability_fraction: float = STABILITY_FRACTION,
+) -> Verdict:
+    """Is the step size held back by curvature (sec. 8.2.1's g^T g vs g^T H g monitor)?
+
+    Two signals, each judged on the last ``tail`` of its probes: the ratio r = (eps/2) g^T H g /
+    g^T g reaches ``best_step_ratio`` (the step overshoots the minimum of the quadratic model along
+    -g, eq. 8.10) in at least half the probes, or s = eps lambda_max / 2 reaches
+    ``stability_fraction`` (eps is near gradient descent's limit 2 / lambda_max) in at least half
+    the Lanczos probes. "Since step N": the first limiting probe after which at least half of the
+    probes are limiting. Cohen et al. (2021) show full-batch GD settling at s = 1.
+    """
+    check_fraction("tail", tail)
+    check_positive("best_step_ratio", best_step_ratio)
+    check_positive("stability_fraction", stability_fraction)
+    steps_r, r = _series("ratios", probe_steps, ratios)
+    steps_s, s = _series("sharpness_ratios", eigen_steps, sharpness_ratios)
+    if r.size < 4:
+        raise ValueError(f"the curvature test needs at least 4 probes, got {r.size}")
+    share_r, since_r = _limit_onset(steps_r, r >= best_step_ratio, tail)
+    evidence = {"median ratio (eps/2) gHg/gg, last part": float(np.median(r[_tail_slice(r.size, tail)])),
+                "share of probes with ratio >= limit, last part": share_r}
+    onsets = [since_r] if since_r is not None else []
+    if s.size:
+        share_s, since_s = _limit_onset(steps_s, s >= stability_fraction, tail)
+        evidence["median eps lambda_max / 2, last part"] = float(np.median(s[_tail_slice(s.size, tail)]))
+        onsets += [since_s] if since_s is not None else []
+    if not onsets:
+        return Verdict("ill-conditioning", "no sign of trouble: the step stays below the curvature limit", evidence)
+    since = min(onsets)
+    evidence["since step"] = float(since)
+    return Verdict("ill-conditioning", f"ill-conditioning: the step is at the curvature limit since step {since}", evidence)
+
+
+def negative_curvature_test(
+    lambda_min: Sequence[float],
+    lambda_max: Sequence[float],
+    near_critical_point: bool,
+    tail: float = 0.25,
+    negative: float = NEGATIVE_CURVATURE,
+    step_size: float | None = None,
+    flat: float = FLAT_CURVATURE,
+) -> Verdict:
+    """Does the Hessian have clearly negative curvature (sec. 8.2.3: a saddle, not a minimum)?
+
+    Compares the median of the smallest eigenvalue over the last ``tail`` of the Lanczos probes
+    with ``-negative`` times the median largest one. Lanczos's smallest Ritz value never goes below
+    the true lambda_min, so a tiny negative curvature can be missed, never invented. Given the
+    ``step_size`` eps, a region where eps max|lambda| < ``flat`` is reported as flat instead: there
+    the sign of so small a curvature tells nothing.
+    """
+    check_fraction("tail", tail)
+    check_fraction("negative", negative)
+    check_positive("flat", flat)
+    if step_size is not None:
+        check_positive("step_size", step_size)
+    low, high = np.asarray(lambda_min, dtype=float), np.asarray(lambda_max, dtype=float)
+    if low.shape != high.shape or low.ndim != 1 or low.size == 0:
+        raise ValueError(f"lambda_min and lambda_max must be non-empty 1-D sequences of one length, got {low.shape}, {high.shape}")
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+        raise ValueError("lambda_min or lambda_max contains non-finite values")
+    part = _tail_slice(low.size, tail)
+    lo, hi = float(np.median(low[part])), float(np.median(high[part]))
+    evidence = {"lambda_min, last part": lo, "lambda_max, last part": hi,
+                "lambda_min / lambda_max": lo / hi if hi > 0 else float("nan")}
+    if step_size is not None and step_size * max(abs(lo), abs(hi)) < flat:
+        evidence["eps max|lambda|"] = step_size * max(abs(lo), abs(hi))
+        return Verdict("negative curvature",
+                       f"flat region: the curvature is negligible at this step size (eps max|lambda| < {flat:g})", evidence)
+    if hi > 0 and lo > -negative * hi:
+        return Verdict("negative curvature",
+                       f"no sign of trouble: no negative curvature beyond {negative:g} lambda_max", evidence)
+    if near_critical_point:
+        return Verdict("negative curvature", "negative curvature present: near a saddle, not a minimum", evidence)
+    return Verdict("negative curvature", "negative curvature present: not a minimum (and not near a critical point)", evidence)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The verdicts of the sections' tests on one monitored run, in the order they were taken."""
+
+    verdicts: tuple[Verdict, ...]
+
+    def finding(self, test: str) -> str:
+        """The finding of the test named ``test`` (e.g. ``"ill-conditioning"``)."""
+        for verdict in self.verdicts:
+            if verdict.test == test:
+                return verdict.finding
+        raise ValueError(f"test must be one of {[v.test for v in self.verdicts]}, got {test!r}")
+
+    def __str__(self) -> str:
+        return "\n".join(f"- {verdict}" for verdict in self.verdicts)
+
+
+def diagnose_training(
+    record: "MonitorRecord",
+    tail: float = 0.25,
+    shrink: float = 0.01,
+    best_step_ratio: float = BEST_STEP_RATIO,
+    stability_fraction: float = STABILITY_FRACTION,
+    negative: float = NEGATIVE_CURVATURE,
+    flat: float = FLAT_CURVATURE,
+) -> Diagnosis:
+    """Run the three tests on a `TrainingMonitor` record; each verdict carries its evidence.
+
+    Ill-conditioning (sec. 8.2.1) from the probe ratios and eps lambda_max / 2; critical point
+    (sec. 8.2.2) from the probe gradient norm, which is noise-free unlike the minibatch one;
+    negative curvature (sec. 8.2.3) from the Lanczos lambda_min, when Lanczos ran.
+    """
+    from .monitor import MonitorRecord
+
+    if not isinstance(record, MonitorRecord):
+        raise TypeError(f"record must be a MonitorRecord, got {type(record).__name__}")
+    if len(record.probe_steps) < 4:
+        raise ValueError(f"record needs at least 4 probes to diagnose, got {len(record.probe_steps)}: run longer or probe more often")
+    verdicts = []
+    if record.diverged_at is not None:
+        verdicts.append(Verdict("divergence", f"the loss became non-finite at step {record.diverged_at}: the step is past the curvature limit",
+                                {"last ratio (eps/2) gHg/gg": record.ratio[-1]}))
+    sharpness = 0.5 * record.array("eigen_lr") * record.array("lambda_max")
+    verdicts.append(ill_conditioning_test(record.probe_steps, record.ratio, record.eigen_steps, sharpness,
+                                          tail, best_step_ratio, stability_fraction))
+    critical = critical_point_test(record.probe_grad_norm, shrink=shrink, tail=tail)
+    verdicts.append(critical)
+    if record.eigen_steps:
+        near = not critical.finding.startswith("not at")
+        verdicts.append(negative_curvature_test(record.lambda_min, record.lambda_max, near, tail, negative,
+                                                step_size=record.eigen_lr[-1], flat=flat))
+    else:
+        verdicts.append(Verdict("negative curvature", "not measured: no Lanczos probe in the record (eigen_every=0)", {}))
+    return Diagnosis(tuple(verdicts))
+
+
+def report_figure(record: "MonitorRecord", window: int = 25, title: str | None = None):
+    """Three panels: gradient norm (with running average), the curvature ratio, eigenvalues vs 2/eps."""
+    import matplotlib.pyplot as plt
+
+    from .monitor import MonitorRecord
+    from .plotting import running_average
+
+    if not isinstance(record, MonitorRecord):
+        raise TypeError(f"record must be a MonitorRecord, got {type(record).__name__}")
+    if not record.steps:
+        raise ValueError("record is empty: call monitor.step() in the training loop first")
+    fig, (ax_g, ax_r, ax_e) = plt.subplots(1, 3, figsize=(10.5, 3.2), dpi=72)
+    steps, norms = record.array("steps"), record.array("grad_norm")
+    ax_g.plot(steps, norms, ".", ms=2, alpha=0.25, color="C0", label="minibatch")
+    ax_g.plot(steps, running_average(norms, window), color="C0", label=f"running mean ({window})")
+    if record.probe_steps:
+        ax_g.plot(record.probe_steps, record.probe_grad_norm, color="C3", lw=1.2, label="probe batch")
+    ax_g.set_yscale("log")
+    ax_g.set(xlabel="step", ylabel="gradient norm", title="gradient norm")
+    ax_g.legend(fontsize=8)
+    if record.probe_steps:
+        ax_r.plot(record.probe_steps, record.ratio, ".-", color="C2", ms=3)
+    ax_r.axhline(BEST_STEP_RATIO, color="grey", ls=":", lw=1, label="eps = best step")
+    ax_r.axhline(1.0, color="k", ls="--", lw=1, label="step raises the cost")
+    ax_r.set(xlabel="step", ylabel="(eps/2) gᵀHg / gᵀg", title="curvature ratio")
+    ax_r.legend(fontsize=8)
+    if record.eigen_steps:
+        ax_e.plot(record.eigen_steps, record.lambda_max, "o-", ms=3, color="C1", label="λ_max")
+        ax_e.plot(record.eigen_steps, record.lambda_min, "o-", ms=3, color="C4", label="λ_min")
+        ax_e.step(record.eigen_steps, 2 / record.array("eigen_lr"), where="post", color="k", ls="--", lw=1, label="2/eps")
+        ax_e.axhline(0, color="grey", lw=0.8)
+        ax_e.legend(fontsize=8)
+    else:
+        ax_e.text(0.5, 0.5, "no Lanczos probes\n(eigen_every=0)", ha="center", va="center", transform=ax_e.transAxes)
+    ax_e.set(xlabel="step", ylabel="eigenvalue", title="Hessian extremes (probe)")
+    if record.diverged_at is not None:
+        for ax in (ax_g, ax_r, ax_e):
+            ax.axvline(record.diverged_at, color="red", lw=1)
+        ax_g.text(record.diverged_at, ax_g.get_ylim()[1], " diverged", color="red", va="top", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

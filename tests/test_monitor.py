@@ -1,0 +1,218 @@
+"""Unit tests for optbook.monitor: float64 oracles, the model left as found, loud failures."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import optbook as ob
+from optbook.monitor import MonitorRecord, TrainingMonitor, eval_mode, train_digits_mlp
+
+
+def _data(n: int = 40, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 5, generator=g, dtype=torch.float64), torch.randint(0, 3, (n,), generator=g)
+
+
+def _net(seed: int = 0) -> nn.Module:
+    return ob.mlp([5, 6, 3], "tanh", seed=seed, dtype=torch.float64)
+
+
+def _one_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    loss = nn.functional.cross_entropy(model(x), y)
+    model.zero_grad()
+    loss.backward()
+    return loss
+
+
+class WithDropoutAndBatchNorm(nn.Module):
+    """A model whose train mode differs from its eval mode in both ways the monitor must handle."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(3)
+        self.layers = nn.Sequential(nn.Linear(5, 8, dtype=torch.float64), nn.BatchNorm1d(8, dtype=torch.float64),
+                                    nn.Tanh(), nn.Dropout(0.5), nn.Linear(8, 3, dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+def test_probe_matches_dense_hessian_oracle():
+    x, y = _data()
+    net = _net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.3)
+    monitor = TrainingMonitor(net, nn.functional.cross_entropy, x, y, opt, every=1, eigen_every=0)
+    _one_step(net, x, y)
+    monitor.step()
+    loss = ob.functional_loss(net, nn.functional.cross_entropy, x, y)
+    theta = ob.get_flat_params(net)
+    g, h = ob.gradient(loss, theta), ob.hessian(loss, theta)
+    r = monitor.record
+    assert r.gTg[0] == pytest.approx(float(g @ g), rel=1e-10)
+    assert r.gTHg[0] == pytest.approx(float(g @ h @ g), rel=1e-10)
+    assert r.ratio[0] == pytest.approx(0.15 * float(g @ h @ g) / float(g @ g), rel=1e-10)
+    assert r.lr == [0.3]
+    grads = torch.cat([p.grad.reshape(-1) for p in net.parameters()])
+    assert r.grad_norm[0] == pytest.approx(float(grads.norm()), rel=1e-10)
+
+
+def test_lanczos_extremes_match_eigvalsh():
+    x, y = _data()
+    net = _net()
+    monitor = TrainingMonitor(net, nn.functional.cross_entropy, x, y, lr=0.1, every=1, eigen_every=0,
+                              lanczos_iter=ob.num_params(net))
+    _one_step(net, x, y)
+    monitor.step()
+    monitor.final_check()
+    eigenvalues = ob.hessian_eigenvalues(ob.functional_loss(net, nn.functional.cross_entropy, x, y),
+                                         ob.get_flat_params(net))
+    assert monitor.record.lambda_max[0] == pytest.approx(float(eigenvalues[-1]), rel=1e-6)
+    assert monitor.record.lambda_min[0] == pytest.approx(float(eigenvalues[0]), abs=1e-6 * float(eigenvalues[-1]))
+    assert monitor.record.eigen_steps == [1] and monitor.record.probe_steps == [0, 1]
+
+
+def test_schedule_and_step_size_follow_the_optimizer():
+    x, y = _data()
+    net = _net()
+    opt = torch.optim.SGD(net.parameters(), lr=1.0)
+    scheduler = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    monitor = TrainingMonitor(net, nn.functional.cross_entropy, x, y, opt, every=2, eigen_every=3)
+    for _ in range(7):
+        _one_step(net, x, y)
+        monitor.step()
+        opt.step()
+        scheduler.step()
+    r = monitor.record
+    assert r.steps == list(range(7))
+    assert r.probe_steps == [0, 2, 4, 6]
+    assert r.lr == [1.0, 0.25, 0.0625, 0.015625]
+    assert r.eigen_steps == [3, 6] and r.eigen_lr == [0.125, 0.015625]
+
+
+def test_model_params_grads_mode_buffers_and_rng_left_as_found():
+    x, y = _data()
+    model = WithDropoutAndBatchNorm()
+    model.train()
+    model.layers[3].eval()  # a mixed state must come back exactly as it was
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    grads = [p.grad.clone() for p in model.parameters()]
+    modes = [m.training for m in model.modules()]
+    rng = torch.get_rng_state()
+    monitor = TrainingMonitor(model, nn.functional.cross_entropy, x, y, lr=0.1, every=1, eigen_every=1)
+    monitor.step(loss)
+    monitor.final_check()
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(torch.equal(a, p.grad) for a, p in zip(grads, model.parameters()))
+    assert [m.training for m in model.modules()] == modes
+    assert torch.equal(rng, torch.get_rng_state())
+
+
+def test_probe_runs_in_eval_mode_and_is_deterministic():
+    x, y = _data()
+    model = WithDropoutAndBatchNorm().train()
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    monitor = TrainingMonitor(model, nn.functional.cross_entropy, x, y, lr=0.1, every=1, eigen_every=0)
+    monitor.step(loss)
+    monitor.step(loss)
+    with eval_mode(model), torch.no_grad():
+        expected = float(nn.functional.cross_entropy(model(x), y))
+    assert monitor.record.probe_loss == [pytest.approx(expected, rel=1e-12)] * 2
+    assert monitor.record.gTHg[0] == monitor.record.gTHg[1]
+    assert model.training
+
+
+def test_monitoring_does_not_change_training():
+    plain = train_digits_mlp(0.5, epochs=2, monitored=False)
+    watched = train_digits_mlp(0.5, epochs=2, every=5, eigen_every=20)
+    for a, b in zip(plain.model.parameters(), watched.model.parameters()):
+        assert torch.equal(a, b)
+    assert watched.record.eigen_steps == [20, 40]  # steps 0-39; 40 is the final check
+    assert 0 < watched.monitor_seconds < watched.seconds
+
+
+def test_divergence_is_recorded_and_raised():
+    x, y = _data()
+    net = _net()
+    monitor = TrainingMonitor(net, nn.functional.cross_entropy, x, y, lr=0.1, every=1)
+    loss = _one_step(net, x, y)
+    monitor.step(loss)
+    with pytest.raises(ValueError, match="diverged"):
+        monitor.step(torch.tensor(float("nan")))
+    assert monitor.record.diverged_at == 1 and monitor.record.steps == [0]
+    torch.manual_seed(0)
+    linear, xs = nn.Linear(5, 1), torch.randn(64, 5)
+    opt = torch.optim.SGD(linear.parameters(), lr=10.0)
+    monitor = TrainingMonitor(linear, nn.functional.mse_loss, xs, xs.sum(1, keepdim=True), opt, every=1)
+    with pytest.raises(ValueError, match="diverged"):
+        for _ in range(1000):
+            loss = nn.functional.mse_loss(linear(xs), xs.sum(1, keepdim=True))
+            opt.zero_grad()
+            loss.backward()
+            monitor.step(loss)
+            opt.step()
+    assert monitor.record.diverged_at == len(monitor.record.steps) > 10
+    assert min(monitor.record.ratio) > 1  # the probe saw it coming from the first step
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_runs_on_the_models_device():
+    x, y = _data()
+    net = _net().cuda()
+    monitor = TrainingMonitor(net, nn.functional.cross_entropy, x, y, lr=0.1, every=1, eigen_every=1)
+    _one_step(net, x.cuda(), y.cuda())
+    monitor.step()
+    monitor.final_check()
+    assert len(monitor.record.lambda_max) == 1
+
+
+def test_bad_input_fails_loudly():
+    x, y = _data()
+    net = _net()
+    ce = nn.functional.cross_entropy
+    frozen = _net()
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        TrainingMonitor(frozen, ce, x, y, lr=0.1)
+    with pytest.raises(TypeError, match="model"):
+        TrainingMonitor(lambda v: v, ce, x, y, lr=0.1)
+    with pytest.raises(TypeError, match="loss_fn"):
+        TrainingMonitor(net, "ce", x, y, lr=0.1)
+    with pytest.raises(ValueError, match="scalar"):
+        TrainingMonitor(net, lambda out, t: out, x, y, lr=0.1)
+    with pytest.raises(ValueError, match="not finite"):
+        TrainingMonitor(net, lambda out, t: ce(out, t) / 0.0 * 0.0, x, y, lr=0.1)
+    with pytest.raises(TypeError, match="tensor"):
+        TrainingMonitor(net, lambda out, t: 1.0, x, y, lr=0.1)
+    with pytest.raises(TypeError, match="probe_inputs"):
+        TrainingMonitor(net, ce, x.tolist(), y, lr=0.1)
+    with pytest.raises(ValueError, match="exactly one"):
+        TrainingMonitor(net, ce, x, y)
+    with pytest.raises(ValueError, match="exactly one"):
+        TrainingMonitor(net, ce, x, y, torch.optim.SGD(net.parameters(), lr=0.1), lr=0.1)
+    with pytest.raises(TypeError, match="optimizer"):
+        TrainingMonitor(net, ce, x, y, "sgd")
+    with pytest.raises(ValueError, match="every"):
+        TrainingMonitor(net, ce, x, y, lr=0.1, every=0)
+    with pytest.raises(ValueError, match="lr"):
+        TrainingMonitor(net, ce, x, y, lr=-1.0)
+    monitor = TrainingMonitor(net, ce, x, y, lr=0.1)
+    with pytest.raises(ValueError, match="final_check|nothing recorded"):
+        monitor.final_check()
+    with pytest.raises(ValueError, match="after loss.backward"):
+        monitor.step()
+    _one_step(net, x, y)
+    with pytest.raises(ValueError, match="scalar"):
+        monitor.step(torch.ones(3))
+    with pytest.raises(TypeError, match="loss"):
+        monitor.step(1.0)
+    groups = torch.optim.SGD([{"params": net[0].parameters(), "lr": 0.1}, {"params": net[2].parameters(), "lr": 0.2}])
+    with pytest.raises(ValueError, match="different step sizes"):
+        TrainingMonitor(net, ce, x, y, groups).step()
+    with pytest.raises(ValueError, match="recorded series"):
+        MonitorRecord().array("nothing")
