@@ -132,3 +132,25 @@ def test_chapter_pages_have_figures_and_resolved_references(built_site, source):
     assert "???" not in page, "an unresolved {numref} or glue"
     assert "Traceback (most recent call last)" not in page
     assert not re.search(r'class="[^"]*\berror\b', page)
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
+def test_every_figure_is_numbered_captioned_and_referred_to(built_site, source):
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup((built_site / "chapters" / f"{source.stem}.html").read_text(), "html.parser")
+    article = soup.find("article")
+    referenced = {a["href"].split("#")[-1] for a in article.find_all("a", href=True) if "#" in a["href"]}
+    for figure in article.find_all("figure"):
+        caption = figure.find("figcaption")
+        assert caption is not None and caption.find(class_="caption-number"), f"unnumbered figure {figure.get('id')}"
+        assert len(caption.get_text(strip=True)) > 20, f"figure {figure.get('id')} has no real caption"
+        assert figure.get("id") in referenced, f"figure {figure.get('id')} is never referred to in the text"
+
+
+def test_bibliography_and_citations_resolve(built_site):
+    bibliography = (built_site / "bibliography.html").read_text()
+    for source in CHAPTERS:
+        keys = set(re.findall(r"\{cite[:a-z]*\}`([^`]+)`", source.read_text()))
+        for key in {k.strip() for group in keys for k in group.split(",")}:
+            assert f'id="id-{key}"' in bibliography or key in bibliography, f"{key} cited in {source.name} is not listed"
