@@ -1,0 +1,378 @@
+"""Saddle points, and what first- and second-order methods do near one (sec. 8.2.3).
+
+The book's Figure 4.5 saddle f(x) = x1^2 - x2^2 has Hessian diag(2, -2): a minimum along x1 and
+a maximum along x2. Three steppers act on any cost J(theta) of a flat vector:
+
+* gradient descent, theta <- theta - eps g: repelled along negative curvature, so a start at
+  distance delta from the saddle needs about log(1/delta) / log(1 + eps |lambda_min|) steps to
+  leave it (fast in principle, slow when delta is tiny);
+* Newton's method, theta <- theta - eps H^-1 g: H^-1 flips the sign of the step along negative
+  curvature, so the step points *towards* the saddle: Newton is attracted to critical points of
+  every index (the book's "saddle points constitute a problem");
+* saddle-free Newton, theta <- theta - eps |H|^-1 g with |H| = V |Lambda| V^T (Dauphin et al.
+  2014): Newton's rescaling without the sign flip, so it escapes along negative curvature.
+
+All runs are batched over starts (``torch.func.vmap`` of exact gradients and Hessians). A run
+that blows up is frozen and marked, so that plots can draw the divergence instead of failing.
+The same steppers run on a small tanh network whose origin (all weights zero) is an exact,
+non-degenerate saddle (`tanh_saddle_problem`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ._validate import check_positive, check_positive_int, check_tensor
+from .models import mlp
+from .params import LossFn, functional_loss, num_params
+from .training import squared_error
+
+METHODS = ("gradient descent", "Newton", "saddle-free Newton")
+Derivatives = Callable[[Tensor], tuple[Tensor, Tensor]]
+
+
+def saddle_cost(theta: Tensor) -> Tensor:
+    """f(x) = x1^2 - x2^2 (the book's Figure 4.5) on the last axis of ``theta`` [..., 2].
+
+    Only the type and shape are checked (no value checks), so that it works under vmap and grad.
+    """
+    if not isinstance(theta, Tensor):
+        raise TypeError(f"theta must be a torch.Tensor, got {type(theta).__name__}")
+    if theta.dim() == 0 or theta.shape[-1] != 2:
+        raise ValueError(f"theta must have 2 entries on its last axis, got shape {tuple(theta.shape)}")
+    return theta[..., 0] ** 2 - theta[..., 1] ** 2
+
+
+def saddle_derivatives(theta: Tensor) -> tuple[Tensor, Tensor]:
+    """Exact batched gradient (2 x1, -2 x2) and Hessian diag(2, -2) of `saddle_cost` at rows [B, 2]."""
+    if not isinstance(theta, Tensor) or theta.dim() != 2 or theta.shape[-1] != 2:
+        raise ValueError(f"theta must be a [B, 2] tensor, got {getattr(theta, 'shape', type(theta).__name__)}")
+    grad = torch.stack([2 * theta[:, 0], -2 * theta[:, 1]], dim=-1)
+    hess = torch.diag(torch.tensor([2.0, -2.0], dtype=theta.dtype)).expand(theta.shape[0], 2, 2)
+    return grad, hess
+
+
+def _check_method(method: object) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return method  # type: ignore[return-value]
+
+
+def step_direction(method: str, grad: Tensor, hess: Tensor, damping: float = 0.0) -> Tensor:
+    """The direction d of the step theta <- theta - eps d for each row: g, H^+ g or (|H| + damping)^-1 g.
+
+    ``grad`` is [B, P] and ``hess`` [B, P, P]. Newton uses the pseudo-inverse (eigenvalues below
+    1e-12 of the largest are dropped), so a singular Hessian does not stop it.
+    """
+    _check_method(method)
+    if grad.dim() != 2 or hess.dim() != 3 or hess.shape != (*grad.shape, grad.shape[-1]):
+        raise ValueError(f"grad must be [B, P] and hess [B, P, P], got {tuple(grad.shape)} and {tuple(hess.shape)}")
+    if damping < 0 or not math.isfinite(damping):
+        raise ValueError(f"damping must be a finite number >= 0, got {damping}")
+    if method == "gradient descent":
+        return grad
+    lam, vec = torch.linalg.eigh(0.5 * (hess + hess.transpose(-1, -2)))
+    coords = (vec.transpose(-1, -2) @ grad.unsqueeze(-1)).squeeze(-1)
+    if method == "Newton":
+        cutoff = 1e-12 * lam.abs().amax(dim=-1, keepdim=True)
+        inverse = torch.where(lam.abs() > cutoff, 1.0 / lam, torch.zeros_like(lam))
+    else:
+        inverse = 1.0 / (lam.abs() + damping).clamp_min(1e-300)
+    return (vec @ (inverse * coords).unsqueeze(-1)).squeeze(-1)
+
+
+@dataclass(frozen=True)
+class Trajectories:
+    """Runs of one method from B starts: parameters [T+1, B, P], costs [T+1, B], divergence step."""
+
+    method: str
+    lr: float
+    thetas: Tensor
+    costs: Tensor
+    diverged_at: Tensor  # [B]: first step at which the run blew up, -1 if it never did
+
+    def distance_to(self, point: Tensor) -> Tensor:
+        """Distance of every iterate from ``point`` (e.g. the saddle): [T+1, B]."""
+        return (self.thetas - point.to(self.thetas.dtype)).norm(dim=-1)
+
+
+def run_method(
+    loss: LossFn,
+    starts: Tensor,
+    method: str,
+    lr: float,
+    steps: int,
+    noise: float = 0.0,
+    damping: float = 0.0,
+    seed: int = 0,
+    blowup: float = 1e6,
+    max_step: float | None = None,
+    derivatives: Derivatives | None = None,
+) -> Trajectories:
+    """Run ``method`` for ``steps`` steps from every row of ``starts`` [B, P] (or one start [P]).
+
+    ``noise`` adds N(0, noise^2) to every coordinate after each step (perturbed gradient descent,
+    which kicks a run off the saddle's stable manifold). A run whose parameters or cost become
+    non-finite or exceed ``blowup`` in size is frozen at NaN from then on and marked diverged.
+    ``max_step`` caps the length of each step (a crude trust region for Newton-type steps far from
+    the quadratic regime). ``derivatives(thetas) -> (grads, hessians)`` may supply batched exact
+    derivatives (then ``loss`` must accept a batch [B, P] too); by default they come from
+    ``torch.func`` (vmap of grad and hessian), which works for any pure J(theta).
+    """
+    method = _check_method(method)
+    check_tensor("starts", starts)
+    if starts.dim() == 1:
+        starts = starts.unsqueeze(0)
+    if starts.dim() != 2:
+        raise ValueError(f"starts must be [P] or [B, P], got shape {tuple(starts.shape)}")
+    check_positive("lr", lr)
+    check_positive_int("steps", steps)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    if isinstance(damping, bool) or not isinstance(damping, (int, float)) or not math.isfinite(damping) or damping < 0:
+        raise ValueError(f"damping must be a finite number >= 0, got {damping!r}")
+    check_positive("blowup", blowup)
+    if max_step is not None:
+        check_positive("max_step", max_step)
+    if not callable(loss):
+        raise TypeError(f"loss must be callable, got {type(loss).__name__}")
+    if derivatives is None:
+        grad_fn = torch.func.vmap(torch.func.grad(loss))
+        hess_fn = torch.func.vmap(torch.func.hessian(loss))
+        batch_loss = torch.func.vmap(loss)
+
+        def derivatives(x: Tensor) -> tuple[Tensor, Tensor | None]:
+            return grad_fn(x), (hess_fn(x) if method != "gradient descent" else None)
+    else:
+        if not callable(derivatives):
+            raise TypeError(f"derivatives must be callable, got {type(derivatives).__name__}")
+        batch_loss = loss
+    generator = torch.Generator().manual_seed(seed)
+    theta = starts.detach().clone()
+    batch = theta.shape[0]
+    alive = torch.ones(batch, dtype=torch.bool)
+    diverged_at = torch.full((batch,), -1, dtype=torch.long)
+    with torch.no_grad():
+        costs = [batch_loss(theta)]
+    thetas = [theta.clone()]
+    for t in range(1, steps + 1):
+        safe = torch.where(alive[:, None], theta, torch.zeros_like(theta))
+        grad, hess = derivatives(safe)
+        direction = grad if method == "gradient descent" else step_direction(method, grad, hess, damping)
+        step = lr * direction
+        if max_step is not None:
+            length = step.norm(dim=-1, keepdim=True)
+            step = step * torch.clamp(max_step / length.clamp_min(1e-300), max=1.0)
+        new = theta - step
+        if noise > 0:
+            new = new + noise * torch.randn(new.shape, generator=generator, dtype=new.dtype)
+        with torch.no_grad():
+            cost = batch_loss(torch.where(alive[:, None], new, torch.zeros_like(new)))
+        bad = alive & (~torch.isfinite(new).all(-1) | (new.abs().amax(-1) > blowup)
+                       | ~torch.isfinite(cost) | (cost.abs() > blowup**2))
+        diverged_at[bad] = t
+        alive = alive & ~bad
+        theta = torch.where(alive[:, None], new.detach(), torch.full_like(new, float("nan")))
+        thetas.append(theta.clone())
+        costs.append(torch.where(alive, cost.detach(), torch.full_like(cost, float("nan"))))
+    return Trajectories(method, float(lr), torch.stack(thetas), torch.stack(costs), diverged_at)
+
+
+def escape_steps(distances: Tensor, radius: float) -> Tensor:
+    """First step at which each run's distance from the saddle reaches ``radius`` (-1: never): [B]."""
+    check_tensor("distances", distances, ndim=2, finite=False)
+    check_positive("radius", radius)
+    out = (distances >= radius) | ~torch.isfinite(distances)
+    first = out.to(torch.int64).argmax(dim=0)
+    return torch.where(out.any(dim=0), first, torch.full_like(first, -1))
+
+
+def predicted_escape_steps(delta: float | np.ndarray, lr: float, curvature: float, radius: float = 1.0) -> np.ndarray:
+    """Steps for GD to grow a component delta along curvature -|curvature| to ``radius``.
+
+    Along an eigenvector with eigenvalue -c, GD multiplies the component by (1 + eps c) per
+    step, so it needs ceil(log(radius / delta) / log(1 + eps c)) steps: linear in log(1/delta).
+    """
+    d = np.asarray(delta, dtype=float)
+    if not np.all(np.isfinite(d)) or (d <= 0).any():
+        raise ValueError("delta must hold finite numbers > 0")
+    check_positive("lr", lr)
+    check_positive("curvature", curvature)
+    check_positive("radius", radius)
+    return np.ceil(np.log(radius / d) / np.log1p(lr * curvature))
+
+
+@dataclass(frozen=True)
+class SaddleProblem:
+    """A cost J(theta) with a known non-degenerate saddle at ``saddle`` and its Hessian there."""
+
+    loss: LossFn
+    saddle: Tensor
+    hessian_eigenvalues: Tensor  # ascending
+
+    @property
+    def most_negative_curvature(self) -> float:
+        return float(self.hessian_eigenvalues[0])
+
+
+def tanh_saddle_problem(width: int = 3, n_samples: int = 64, seed: int = 0) -> SaddleProblem:
+    """A width-``width`` one-hidden-layer tanh net without biases, fitting a random linear teacher.
+
+    At theta = 0 the hidden units output tanh(0) = 0 and the output weights are 0, so every
+    gradient vanishes: an exact critical point (targets.md sec. 1; Goodfellow et al. 2015). The
+    Hessian there is [[0, C], [C^T, 0]] with C built from E[y x^T], so its eigenvalues are
+    +-(singular values of C): a saddle, non-degenerate when input, hidden and output widths are
+    equal and E[y x^T] has full rank, which is why Newton can converge to it.
+    """
+    check_positive_int("width", width)
+    check_positive_int("n_samples", n_samples, minimum=2)
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n_samples, width, generator=generator, dtype=torch.float64)
+    # a well-conditioned random teacher: random rotations around singular values 2 ... 1
+    q, _ = torch.linalg.qr(torch.randn(width, width, generator=generator, dtype=torch.float64))
+    r, _ = torch.linalg.qr(torch.randn(width, width, generator=generator, dtype=torch.float64))
+    teacher = q @ torch.diag(torch.linspace(2.0, 1.0, width, dtype=torch.float64)) @ r.T
+    y = x @ teacher.T
+    net = mlp([width, width, width], activation="tanh", seed=seed, bias=False, dtype=torch.float64)
+    loss = functional_loss(net, squared_error, x, y)
+    saddle = torch.zeros(num_params(net), dtype=torch.float64)
+    eigenvalues = torch.linalg.eigvalsh(torch.func.hessian(loss)(saddle))
+    return SaddleProblem(loss, saddle, eigenvalues)
+
+
+def random_starts(center: Tensor, distances: Sequence[float], n_per_distance: int = 1, seed: int = 0) -> Tensor:
+    """Starts at the given distances from ``center`` in random directions: [len(distances) * n, P]."""
+    check_tensor("center", center, ndim=1)
+    d = torch.as_tensor(list(distances), dtype=center.dtype)
+    if d.dim() != 1 or d.numel() == 0 or not bool(torch.isfinite(d).all()) or bool((d <= 0).any()):
+        raise ValueError("distances must be a non-empty list of finite numbers > 0")
+    check_positive_int("n_per_distance", n_per_distance)
+    generator = torch.Generator().manual_seed(seed)
+    directions = torch.randn(d.numel() * n_per_distance, center.numel(), generator=generator, dtype=center.dtype)
+    directions = directions / directions.norm(dim=-1, keepdim=True)
+    return center + d.repeat_interleave(n_per_distance)[:, None] * directions
+
+
+def fit_log_slope(delta: np.ndarray, steps: np.ndarray) -> float:
+    """Least-squares slope of escape steps against log(1/delta) (steps per e-fold of distance)."""
+    d = np.asarray(delta, dtype=float)
+    s = np.asarray(steps, dtype=float)
+    if d.shape != s.shape or d.ndim != 1 or d.size < 2:
+        raise ValueError("delta and steps must be 1-D of equal length >= 2")
+    if (s < 0).any():
+        raise ValueError("steps has runs that never escaped (-1): give them more steps")
+    slope, _ = np.polyfit(np.log(1 / d), s, 1)
+    return float(slope)
+
+
+# ----------------------------------------------------------------------------- plots
+
+
+def plot_saddle_figure(eigenvalues: Sequence[float]):
+    """Figure 4.5: the surface x1^2 - x2^2, its two cross-sections, and the Hessian's eigenvalues."""
+    import matplotlib.pyplot as plt
+
+    grid = np.linspace(-1.5, 1.5, 41)
+    x1, x2 = np.meshgrid(grid, grid)
+    fig = plt.figure(figsize=(10, 3.4))
+    ax = fig.add_subplot(1, 3, 1, projection="3d")
+    ax.plot_surface(x1, x2, x1**2 - x2**2, cmap="coolwarm", linewidth=0, alpha=0.9)
+    ax.plot(grid, 0 * grid, grid**2, color="C0", lw=2.5)
+    ax.plot(0 * grid, grid, -(grid**2), color="C3", lw=2.5)
+    ax.scatter([0], [0], [0], color="k", s=30)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title("$f(x) = x_1^2 - x_2^2$")
+    ax.view_init(elev=25, azim=-60)
+    ax2 = fig.add_subplot(1, 3, 2)
+    ax2.plot(grid, grid**2, color="C0", label="along $x_1$ ($x_2 = 0$): a minimum")
+    ax2.plot(grid, -(grid**2), color="C3", label="along $x_2$ ($x_1 = 0$): a maximum")
+    ax2.plot([0], [0], "ko")
+    ax2.set_xlabel("position along the cross-section")
+    ax2.set_ylabel("f")
+    ax2.set_title("two cross-sections through the saddle")
+    ax2.legend(fontsize=8, loc="lower center")
+    ax3 = fig.add_subplot(1, 3, 3)
+    lam = np.asarray(eigenvalues, dtype=float)
+    ax3.bar(range(lam.size), lam, color=["C3" if v < 0 else "C0" for v in lam])
+    ax3.axhline(0, color="k", lw=0.8)
+    ax3.set_xticks(range(lam.size), [f"$\\lambda_{i + 1}$ = {v:+.1f}" for i, v in enumerate(lam)])
+    ax3.set_title("Hessian eigenvalues at the saddle")
+    fig.tight_layout()
+    return fig
+
+
+def _segments_inside(path: np.ndarray, box: float) -> tuple[np.ndarray, int | None]:
+    """The part of a path before it first leaves the square [-box, box]^2, and that step."""
+    finite = np.isfinite(path).all(axis=-1)
+    inside = finite & (np.abs(path) <= box).all(axis=-1)
+    if inside.all():
+        return path, None
+    first_out = int(np.argmin(inside))
+    return path[: first_out + 1], first_out
+
+
+def plot_saddle_run(traj: Trajectories, box: float = 2.0, title: str | None = None):
+    """Trajectories on the contours of x1^2 - x2^2 (left) and their cost curves (right).
+
+    A run that leaves the window is cut where it leaves, with a label saying whether it escaped
+    the saddle (cost falling) or diverged (cost rising: the step is too large for the positive
+    curvature, eps > 2 / lambda_max = 1).
+    """
+    import matplotlib.pyplot as plt
+
+    grid = np.linspace(-box, box, 81)
+    x1, x2 = np.meshgrid(grid, grid)
+    fig, (ax, ax_cost) = plt.subplots(1, 2, figsize=(8.5, 3.6), gridspec_kw={"width_ratios": [1, 1.3]})
+    levels = np.linspace(-box**2, box**2, 17)
+    ax.contourf(x1, x2, x1**2 - x2**2, levels=levels, cmap="coolwarm", alpha=0.5)
+    ax.contour(x1, x2, x1**2 - x2**2, levels=levels, colors="k", linewidths=0.3)
+    ax.plot([0], [0], "k*", ms=12, label="saddle")
+    paths = traj.thetas.detach().numpy()
+    costs = traj.costs.detach().numpy()
+    notes = []
+    for b in range(paths.shape[1]):
+        path, left_at = _segments_inside(paths[:, b], box)
+        color = f"C{b % 10}"
+        ax.plot(path[:, 0], path[:, 1], "-o", color=color, ms=2.5, lw=1.2)
+        ax.plot(path[0, 0], path[0, 1], "s", color=color, ms=6)
+        shown = costs[: (left_at + 1 if left_at is not None else costs.shape[0]), b]
+        limit = box**2 + 0.4
+        ax_cost.plot(np.arange(shown.size), np.clip(shown, -limit, limit), color=color, lw=1.5)
+        if left_at is not None:
+            rising = not shown[-1] < shown[0]  # a NaN (blow-up) counts as rising
+            word = "diverged" if rising else "escaped the saddle"
+            notes.append(f"run {b + 1}: {word} at step {left_at}")
+            end = np.clip(np.nan_to_num(shown[-1], nan=limit), -limit, limit)
+            ax_cost.plot(shown.size - 1, end, "x" if rising else "v", color=color, ms=9, mew=2)
+        else:
+            final = np.linalg.norm(paths[-1, b])
+            where = "at the saddle" if final < 1e-6 else "near the saddle" if final < 0.1 else "inside the window"
+            notes.append(f"run {b + 1}: {where} after {paths.shape[0] - 1} steps (|x| = {final:.1e})")
+    ax.set_xlim(-box, box)
+    ax.set_ylim(-box, box)
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title(title or f"{traj.method}, step {traj.lr:g}")
+    ax_cost.axhline(0, color="k", lw=0.8, ls=":")
+    ax_cost.set_xlabel("step")
+    ax_cost.set_ylabel("cost $x_1^2 - x_2^2$")
+    ax_cost.set_ylim(-box**2 - 0.5, box**2 + 0.5)
+    ax_cost.set_title("cost (cut where a run leaves the window)")
+    ax_cost.text(0.02, 0.02, "\n".join(notes), transform=ax_cost.transAxes, fontsize=8, va="bottom")
+    fig.tight_layout()
+    return fig
+
+
+def saddle_widget_plot(method: str, lr: float, start_x2: float, noise: float, steps: int = 40) -> "object":
+    """Widget frame: runs of ``method`` from (1.5, start_x2) and (-1.2, -start_x2 / 2) on the saddle."""
+    starts = torch.tensor([[1.5, start_x2], [-1.2, -0.5 * start_x2]], dtype=torch.float64)
+    traj = run_method(saddle_cost, starts, method, lr, steps, noise=noise, seed=0, derivatives=saddle_derivatives)
+    return plot_saddle_run(traj, title=f"{method}, step {lr:g}, noise {noise:g}")
