@@ -110,9 +110,12 @@ def _format_value(value, unit: str) -> str:
     elif isinstance(value, int):
         text = f"{value:,}"
     elif isinstance(value, float):
-        text = f"{value:.3g}" if abs(value) < 1e-2 or abs(value) >= 1e5 else f"{value:.4g}"
+        if abs(value) >= 1e3:
+            text = f"{value:,.0f}"
+        else:
+            text = f"{value:.3g}" if abs(value) < 1e-2 else f"{value:.4g}"
     else:
-        text = str(value)
+        return str(value)  # a word ("skipped", "failed"): no unit
     return f"{text} {unit}".strip() if unit not in ("", "x") else (f"{text}x" if unit == "x" else text)
 
 
