@@ -152,6 +152,32 @@ def test_book_quick_mode_never_builds(tmp_path, monkeypatch):
     assert any(r["metric"] == "widget redraw: median" for r in rows)
 
 
+def test_book_full_mode_builds_cold_then_cached(tmp_path, monkeypatch):
+    """The build path, with a stand-in for scripts/build_book.build (the real one takes minutes)."""
+    calls = []
+
+    def fake_build(build_dir: Path) -> Path:
+        calls.append(sorted(p.name for p in build_dir.iterdir()) if build_dir.exists() else [])
+        _fake_site(build_dir.parent)
+        (build_dir / ".doctrees").mkdir(exist_ok=True)
+        return build_dir / "html"
+
+    monkeypatch.setattr(bench_book, "_build_module", lambda: type("M", (), {"build": staticmethod(fake_build)}))
+    rows = bench_book.run(quick=False)
+    _check_contract(rows)
+    assert calls == [[], []]  # cold: nothing there; cached rebuild: html and doctrees removed first
+    metrics = {r["metric"]: r for r in rows}
+    assert metrics["cold build"]["ok"] is True and isinstance(metrics["cached rebuild"]["value"], float)
+    assert metrics["widget redraw: median"]["value"] == 35.0
+
+    def failing_build(build_dir: Path) -> Path:
+        raise SystemExit("book build failed (exit 1; 1 execution report(s))")
+
+    monkeypatch.setattr(bench_book, "_build_module", lambda: type("M", (), {"build": staticmethod(failing_build)}))
+    (failed,) = bench_book.run(quick=False)
+    assert failed["value"] == "failed" and failed["ok"] is False and "execution report" in failed["notes"]
+
+
 def test_run_writes_table_json_and_book_page(tmp_path, monkeypatch):
     monkeypatch.setattr(bench_run, "RESULTS", tmp_path / "results")
     monkeypatch.setattr(bench_run, "PAGE", tmp_path / "performance.md")
