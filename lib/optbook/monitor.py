@@ -305,3 +305,108 @@ def train_digits_mlp(
     with torch.no_grad():
         val_error = float((model(data.x_val).argmax(1) != data.y_val).double().mean())
     return ExampleRun(model, None if monitor is None else monitor.record, val_error, seconds, monitor_seconds)
+
+
+# --- Cases with a known answer, to calibrate the report's thresholds (tests and chapter) -------
+
+
+class _Quadratic(nn.Module):
+    """J(x) = 1/2 x^T A x + b^T x as a module with one parameter vector (inputs are ignored)."""
+
+    def __init__(self, a: Tensor, x0: Tensor, b: Tensor | None = None):
+        super().__init__()
+        self.x = nn.Parameter(x0.clone())
+        self.register_buffer("a", a)
+        self.register_buffer("b", torch.zeros_like(x0) if b is None else b)
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        return 0.5 * self.x @ self.a @ self.x + self.b @ self.x
+
+
+class _L2Logistic(nn.Module):
+    """Multinomial logistic regression whose output carries its L2 penalty (a strictly convex cost in W)."""
+
+    def __init__(self, n_in: int, n_out: int, weight_decay: float, seed: int):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.linear = nn.Linear(n_in, n_out, dtype=torch.float64)
+        with torch.no_grad():
+            self.linear.weight.copy_(0.1 * torch.randn(n_out, n_in, generator=g, dtype=torch.float64))
+            self.linear.bias.zero_()
+        self.weight_decay = weight_decay
+
+    def forward(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
+        return self.linear(inputs), 0.5 * self.weight_decay * (self.linear.weight**2).sum()
+
+
+def _value(outputs: Tensor, targets: Tensor) -> Tensor:
+    return outputs
+
+
+def _penalized_cross_entropy(outputs: tuple[Tensor, Tensor], targets: Tensor) -> Tensor:
+    return nn.functional.cross_entropy(outputs[0], targets) + outputs[1]
+
+
+def _monitored_gd(model: nn.Module, loss_fn: Loss, x: Tensor, y: Tensor, lr: float, steps: int,
+                  every: int, eigen_every: int, lanczos_iter: int) -> MonitorRecord:
+    """Full-batch gradient descent in a plain loop with a monitor on the whole batch."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    monitor = TrainingMonitor(model, loss_fn, x, y, optimizer, every=every, eigen_every=eigen_every,
+                              lanczos_iter=lanczos_iter)
+    for _ in range(steps):
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        monitor.step(loss)
+        optimizer.step()
+    monitor.final_check()
+    return monitor.record
+
+
+KNOWN_ANSWERS: dict[str, dict[str, str | None]] = {
+    "quadratic, kappa 100, eps = 1.9 / lambda_max": {
+        "ill-conditioning": "ill-conditioning", "negative curvature": "no sign of trouble"},
+    "quadratic, kappa 100, eps = 0.4 / lambda_max": {
+        "ill-conditioning": "no sign of trouble", "negative curvature": "no sign of trouble"},
+    "saddle x1^2 - x2^2": {
+        "ill-conditioning": "no sign of trouble", "critical point": "the gradient norm has shrunk",
+        "negative curvature": "negative curvature present: near a saddle"},
+    "logistic regression on the digits, converged": {
+        "ill-conditioning": "no sign of trouble", "critical point": "the gradient norm has shrunk",
+        "negative curvature": "no sign of trouble"},
+    "edge of stability: full-batch GD, squared error": {
+        "ill-conditioning": "ill-conditioning", "critical point": "not at a critical point"},
+}
+"""What each case's report must say (the start of each finding); tests that are not listed have no known answer."""
+
+
+def known_answer_runs(seed: int = 0) -> dict[str, MonitorRecord]:
+    """Monitored runs on the `KNOWN_ANSWERS` cases: seeded rotations, starts and initializations."""
+    from .data import digits
+    from .models import mlp
+    from .training import squared_error
+
+    g = torch.Generator().manual_seed(seed)
+    dim, kappa = 20, 100.0
+    q, _ = torch.linalg.qr(torch.randn(dim, dim, generator=g, dtype=torch.float64))
+    a = q @ torch.diag(torch.logspace(0, 2, dim, dtype=torch.float64)) @ q.T
+    x0 = torch.randn(dim, generator=g, dtype=torch.float64)
+    dummy_x, dummy_y = torch.zeros(1, 1, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)
+    runs = {}
+    for name, fraction in (("quadratic, kappa 100, eps = 1.9 / lambda_max", 1.9),
+                           ("quadratic, kappa 100, eps = 0.4 / lambda_max", 0.4)):
+        runs[name] = _monitored_gd(_Quadratic(a, x0), _value, dummy_x, dummy_y, fraction / kappa, 200,
+                                   every=10, eigen_every=50, lanczos_iter=dim)
+    start = torch.tensor([1.0, 0.0], dtype=torch.float64) + 1e-6 * torch.randn(2, generator=g, dtype=torch.float64)
+    runs["saddle x1^2 - x2^2"] = _monitored_gd(
+        _Quadratic(torch.diag(torch.tensor([2.0, -2.0], dtype=torch.float64)), start), _value, dummy_x, dummy_y,
+        0.1, 40, every=2, eigen_every=10, lanczos_iter=2)
+    data = digits(seed=seed, dtype=torch.float64)
+    runs["logistic regression on the digits, converged"] = _monitored_gd(
+        _L2Logistic(64, 10, 0.01, seed), _penalized_cross_entropy, data.x_train, data.y_train, 2.0, 300,
+        every=10, eigen_every=100, lanczos_iter=30)
+    data = digits(seed=seed).one_hot()
+    runs["edge of stability: full-batch GD, squared error"] = _monitored_gd(
+        mlp([64, 64, 10], "tanh", seed=seed), squared_error, data.x_train[:400], data.y_train[:400], 1.0, 600,
+        every=10, eigen_every=50, lanczos_iter=20)
+    return runs
