@@ -206,9 +206,20 @@ def test_mode_trajectory_conserves_a2_minus_b2_and_ends_on_the_valley():
     assert np.abs(stable[-1]).max() < 0.1  # on the stable manifold it flows into the saddle
 
 
+def test_batched_trajectories_match_single_ones_and_hyperbolas_are_level_sets():
+    starts = np.array([0.3, -0.2, 0.05])
+    batched = ln.mode_trajectory(starts, 0.1, s=1.0, t_max=5.0, n_points=50)
+    assert batched.shape == (50, 2, 3)
+    assert np.allclose(batched[:, :, 1], ln.mode_trajectory(-0.2, 0.1, s=1.0, t_max=5.0, n_points=50))
+    for level, curve in zip(np.repeat([-1.0, 0.5], 2), ln.hyperbolas(np.array([-1.0, 0.5]), extent=2.0)):
+        assert np.allclose(curve[:, 0] ** 2 - curve[:, 1] ** 2, level)
+        assert np.abs(curve).max() <= 2.0
+
+
 @pytest.mark.parametrize(
     "call, error",
     [
+        (lambda: ln.hyperbolas(np.array([1.0]), extent=0.0), ValueError),
         (lambda: ln.hierarchical_data(0), ValueError),
         (lambda: ln.hierarchical_data(2.0), TypeError),
         (lambda: ln.data_modes(2 * torch.eye(4, dtype=torch.float64), torch.ones(4, 3, dtype=torch.float64)), ValueError),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -244,17 +245,26 @@ def staircase_is_monotone(points: list[CriticalPoint], rtol: float = 1e-9) -> bo
 
 
 def autoencoder_random_starts(
-    eigenvalues: Tensor, p: int, n_starts: int = 64, scale: float = 0.5, lr: float = 0.02,
-    steps: int = 3000, seed: int = 0, record_every: int = 10,
+    eigenvalues: Tensor, p: int, n_starts: int = 64, scale: float | Sequence[float] = 0.5, lr: float = 0.05,
+    steps: int = 1000, seed: int = 0, record_every: int = 10,
 ) -> ManyRuns:
-    """Gradient descent on the autoencoder from ``n_starts`` Gaussian starts (std ``scale``), batched in one vmap."""
+    """Gradient descent on the autoencoder from Gaussian starts (std ``scale``), all batched in one vmap.
+
+    With a list of scales, ``n_starts`` runs start at each scale (columns grouped by scale).
+    """
     sigma, _ = covariance_with_spectrum(eigenvalues, seed)
     n = sigma.shape[0]
     p = _check_hidden(p, n)
     check_positive_int("n_starts", n_starts)
-    check_positive("scale", scale)
+    scales = [scale] if isinstance(scale, (int, float)) else list(scale)
+    if not scales:
+        raise ValueError("scale must be a number or a non-empty list of numbers")
+    for value in scales:
+        check_positive("scale", value)
     generator = torch.Generator().manual_seed(_check_seed(seed) + 2)
-    starts = scale * torch.randn(n_starts, 2 * n * p, dtype=torch.float64, generator=generator)
+    starts = torch.cat([
+        value * torch.randn(n_starts, 2 * n * p, dtype=torch.float64, generator=generator) for value in scales
+    ])
     return gradient_descent_many(autoencoder_loss(sigma, p), starts, lr=lr, steps=steps, record_every=record_every)
 
 
@@ -557,24 +567,28 @@ def mode_flow(a: Tensor | np.ndarray, b: Tensor | np.ndarray, s: float = 1.0) ->
     return b * residual, a * residual
 
 
-def mode_trajectory(a0: float, b0: float, s: float = 1.0, t_max: float = 10.0, n_points: int = 400) -> np.ndarray:
-    """The (a, b) path of one mode from (a0, b0), by RK4 with tau = 1; returns [n_points, 2].
+def mode_trajectory(
+    a0: float | np.ndarray, b0: float | np.ndarray, s: float = 1.0, t_max: float = 10.0, n_points: int = 400
+) -> np.ndarray:
+    """The (a, b) path of one mode from (a0, b0), by RK4 with tau = 1; returns [n_points, 2, *starts].
 
-    a^2 - b^2 is conserved along the path (the hyperbolas of the phase portrait); a start on the
-    line a = -b flows into the saddle at the origin.
+    ``a0`` and ``b0`` may be arrays of starts (all integrated at once). a^2 - b^2 is conserved
+    along each path (the hyperbolas of the phase portrait); a start on the line a = -b flows
+    into the saddle at the origin.
     """
+    a0, b0 = np.broadcast_arrays(np.asarray(a0, dtype=float), np.asarray(b0, dtype=float))
     for name, value in (("a0", a0), ("b0", b0)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite number, got {value!r}")
+        if value.size == 0 or not np.isfinite(value).all():
+            raise ValueError(f"{name} must be finite numbers, got {value!r}")
     check_positive("s", s)
     check_positive("t_max", t_max)
     check_positive_int("n_points", n_points, minimum=2)
     sub = 10
     h = t_max / ((n_points - 1) * sub)
-    state = np.array([a0, b0], dtype=float)
+    state = np.stack([a0, b0]).astype(float)
 
     def rate(z: np.ndarray) -> np.ndarray:
-        return np.array(mode_flow(z[0], z[1], s))
+        return np.stack(mode_flow(z[0], z[1], s))
 
     path = [state.copy()]
     for _ in range(n_points - 1):
@@ -586,6 +600,21 @@ def mode_trajectory(a0: float, b0: float, s: float = 1.0, t_max: float = 10.0, n
             state = state + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
         path.append(state.copy())
     return np.array(path)
+
+
+def hyperbolas(levels: np.ndarray, extent: float, n_points: int = 200) -> list[np.ndarray]:
+    """Curves a^2 - b^2 = c for each level c inside the square |a|, |b| <= extent: the mode's trajectories."""
+    check_positive("extent", extent)
+    t = np.linspace(-extent, extent, n_points)
+    curves = []
+    for c in np.asarray(levels, dtype=float).reshape(-1):
+        for sign in (1.0, -1.0):
+            if c >= 0:
+                curve = np.stack([sign * np.sqrt(c + t**2), t], axis=1)  # branches a = +-sqrt(c + b^2)
+            else:
+                curve = np.stack([t, sign * np.sqrt(-c + t**2)], axis=1)  # branches b = +-sqrt(a^2 - c)
+            curves.append(curve[(np.abs(curve) <= extent).all(1)])
+    return curves
 
 
 def mode_endpoint(a0: float, b0: float, s: float = 1.0) -> tuple[float, float]:
