@@ -72,6 +72,7 @@ from .widgets import interactive_figure
 # Chapter modules (each chapter's issue adds its line here):
 from .monitor import MonitorRecord, TrainingMonitor, train_digits_mlp
 from . import quadratic, sharpening  # 8.2.1 (names used as ob.quadratic.*, ob.sharpening.*)
+from . import linear_networks  # 8.2.3 linear networks (names used as ob.linear_networks.*)
 from . import random_matrices, saddles, spin_glass  # 8.2.3 saddles (ob.saddles.*, ob.random_matrices.*, ob.spin_glass.*)
 
 __version__ = "0.1.0"
