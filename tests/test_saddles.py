@@ -1,0 +1,163 @@
+"""Unit tests for optbook.saddles: closed forms on x1^2 - x2^2, autograd oracles, loud failures."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+
+import optbook as ob
+from optbook import saddles as sd
+
+ORIGIN = torch.zeros(2, dtype=torch.float64)
+
+
+def test_saddle_cost_and_its_exact_derivatives_match_autograd():
+    x = torch.tensor([[0.3, -1.2], [2.0, 0.5]], dtype=torch.float64)
+    assert torch.allclose(sd.saddle_cost(x), x[:, 0] ** 2 - x[:, 1] ** 2)
+    grad, hess = sd.saddle_derivatives(x)
+    for b in range(2):
+        assert torch.allclose(grad[b], ob.gradient(sd.saddle_cost, x[b]))
+        assert torch.allclose(hess[b], ob.hessian(sd.saddle_cost, x[b]))
+    assert torch.equal(torch.linalg.eigvalsh(ob.hessian(sd.saddle_cost, ORIGIN)),
+                       torch.tensor([-2.0, 2.0], dtype=torch.float64))
+
+
+def test_step_directions_on_a_fixed_hessian():
+    hess = torch.tensor([[[3.0, 1.0], [1.0, -2.0]]], dtype=torch.float64)
+    grad = torch.tensor([[0.7, -0.4]], dtype=torch.float64)
+    lam, vec = torch.linalg.eigh(hess[0])
+    abs_h = vec @ torch.diag(lam.abs()) @ vec.T
+    assert torch.equal(sd.step_direction("gradient descent", grad, hess), grad)
+    assert torch.allclose(sd.step_direction("Newton", grad, hess)[0], torch.linalg.solve(hess[0], grad[0]))
+    assert torch.allclose(sd.step_direction("saddle-free Newton", grad, hess)[0], torch.linalg.solve(abs_h, grad[0]))
+    damped = torch.linalg.solve(abs_h + 0.5 * torch.eye(2, dtype=torch.float64), grad[0])
+    assert torch.allclose(sd.step_direction("saddle-free Newton", grad, hess, damping=0.5)[0], damped)
+
+
+def test_newton_pseudo_inverse_ignores_a_zero_eigenvalue():
+    hess = torch.diag(torch.tensor([2.0, 0.0], dtype=torch.float64)).unsqueeze(0)
+    grad = torch.tensor([[4.0, 1.0]], dtype=torch.float64)
+    assert torch.allclose(sd.step_direction("Newton", grad, hess), torch.tensor([[2.0, 0.0]], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("use_exact", [True, False])
+def test_runs_follow_the_closed_forms_on_the_saddle(use_exact):
+    start = torch.tensor([[0.8, 1e-3]], dtype=torch.float64)
+    kw = {"derivatives": sd.saddle_derivatives} if use_exact else {}
+    lr, steps = 0.1, 12
+    t = torch.arange(steps + 1, dtype=torch.float64)
+    gd = sd.run_method(sd.saddle_cost, start, "gradient descent", lr, steps, **kw)
+    expected = torch.stack([0.8 * (1 - 2 * lr) ** t, 1e-3 * (1 + 2 * lr) ** t], dim=-1)
+    assert torch.allclose(gd.thetas[:, 0], expected, rtol=1e-12)
+    sfn = sd.run_method(sd.saddle_cost, start, "saddle-free Newton", lr, steps, **kw)
+    expected = torch.stack([0.8 * (1 - lr) ** t, 1e-3 * (1 + lr) ** t], dim=-1)
+    assert torch.allclose(sfn.thetas[:, 0], expected, rtol=1e-12)
+    newton = sd.run_method(sd.saddle_cost, start, "Newton", 1.0, 3, **kw)
+    assert float(newton.thetas[1:].abs().max()) < 1e-15
+    assert torch.allclose(gd.costs[:, 0], sd.saddle_cost(gd.thetas[:, 0]))
+
+
+def test_run_leaves_its_starts_untouched_and_is_seeded():
+    start = torch.tensor([[0.5, 0.0]], dtype=torch.float64)
+    saved = start.clone()
+    a = sd.run_method(sd.saddle_cost, start, "gradient descent", 0.1, 30, noise=0.01, seed=4)
+    b = sd.run_method(sd.saddle_cost, start, "gradient descent", 0.1, 30, noise=0.01, seed=4)
+    assert torch.equal(start, saved)
+    assert torch.equal(a.thetas, b.thetas)
+    quiet = sd.run_method(sd.saddle_cost, start, "gradient descent", 0.1, 30)
+    assert float(quiet.thetas[:, 0, 1].abs().max()) == 0.0  # on the stable set without noise: never leaves
+
+
+def test_a_divergent_run_is_marked_not_raised():
+    start = torch.tensor([[1.0, 0.0], [0.1, 0.0]], dtype=torch.float64)
+    run = sd.run_method(sd.saddle_cost, start, "gradient descent", 1.5, 100, derivatives=sd.saddle_derivatives)
+    assert (run.diverged_at > 0).all()
+    k = int(run.diverged_at[0])
+    assert torch.isnan(run.thetas[k:, 0]).all() and torch.isfinite(run.thetas[:k, 0]).all()
+
+
+def test_max_step_caps_the_step_length():
+    start = torch.tensor([[1.0, 1.0]], dtype=torch.float64)
+    run = sd.run_method(sd.saddle_cost, start, "gradient descent", 1.0, 1, max_step=0.1,
+                        derivatives=sd.saddle_derivatives)
+    assert float((run.thetas[1] - run.thetas[0]).norm()) == pytest.approx(0.1)
+
+
+def test_escape_steps_and_prediction():
+    distances = torch.tensor([[0.1, 0.1], [0.5, 0.2], [1.2, 0.3]], dtype=torch.float64)
+    assert sd.escape_steps(distances, 1.0).tolist() == [2, -1]
+    np.testing.assert_allclose(sd.predicted_escape_steps([1e-2], 0.5, 2.0), [math.ceil(math.log(100) / math.log(2))])
+    assert sd.fit_log_slope(np.array([1e-2, 1e-4]), np.array([10, 20])) == pytest.approx(10 / math.log(100))
+
+
+def test_tanh_network_origin_is_a_nondegenerate_saddle():
+    problem = sd.tanh_saddle_problem(width=3, seed=2)
+    assert float(ob.gradient(problem.loss, problem.saddle).norm()) == 0.0
+    lam = problem.hessian_eigenvalues
+    assert lam.numel() == 18
+    assert torch.allclose(lam, -lam.flip(0), atol=1e-10)  # +- pairs
+    assert float(lam.abs().min()) > 0.1
+    assert torch.allclose(lam, torch.linalg.eigvalsh(ob.hessian(problem.loss, problem.saddle)), atol=1e-10)
+
+
+def test_random_starts_lie_at_the_given_distances():
+    starts = sd.random_starts(torch.ones(5, dtype=torch.float64), [0.1, 2.0], n_per_distance=3, seed=0)
+    assert starts.shape == (6, 5)
+    np.testing.assert_allclose((starts - 1).norm(dim=-1).numpy(), [0.1] * 3 + [2.0] * 3)
+
+
+def test_plots_return_figures_even_for_divergent_settings():
+    import matplotlib.pyplot as plt
+
+    for args in [("gradient descent", 1.1, 1e-3, 0.0), ("Newton", 0.45, 0.0, 0.05), ("saddle-free Newton", 0.1, 0.1, 0.0)]:
+        fig = sd.saddle_widget_plot(*args)
+        assert isinstance(fig, matplotlib.figure.Figure)
+        plt.close(fig)
+    fig = sd.plot_saddle_figure([-2.0, 2.0])
+    assert isinstance(fig, matplotlib.figure.Figure)
+    plt.close(fig)
+
+
+def test_bad_arguments_raise():
+    start = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+    grad, hess = sd.saddle_derivatives(start)
+    with pytest.raises(ValueError):
+        sd.run_method(sd.saddle_cost, start, "momentum", 0.1, 5)
+    with pytest.raises(ValueError):
+        sd.run_method(sd.saddle_cost, start, "Newton", 0.0, 5)
+    with pytest.raises(ValueError):
+        sd.run_method(sd.saddle_cost, start, "Newton", 0.1, 0)
+    with pytest.raises(ValueError):
+        sd.run_method(sd.saddle_cost, start, "Newton", 0.1, 5, noise=-1.0)
+    with pytest.raises(ValueError):
+        sd.run_method(sd.saddle_cost, start, "Newton", 0.1, 5, damping=float("inf"))
+    with pytest.raises(ValueError):
+        sd.run_method(sd.saddle_cost, start, "Newton", 0.1, 5, max_step=0.0)
+    with pytest.raises(ValueError):
+        sd.run_method(sd.saddle_cost, torch.zeros(1, 1, 2), "Newton", 0.1, 5)
+    with pytest.raises(ValueError):
+        sd.run_method(sd.saddle_cost, torch.tensor([[float("nan"), 0.0]]), "Newton", 0.1, 5)
+    with pytest.raises(TypeError):
+        sd.run_method("not a function", start, "Newton", 0.1, 5)
+    with pytest.raises(ValueError):
+        sd.saddle_cost(torch.zeros(3))
+    with pytest.raises(TypeError):
+        sd.saddle_cost([0.0, 1.0])
+    with pytest.raises(ValueError):
+        sd.step_direction("Newton", grad, hess[0])
+    with pytest.raises(ValueError):
+        sd.step_direction("saddle-free Newton", grad, hess, damping=-1.0)
+    with pytest.raises(ValueError):
+        sd.escape_steps(torch.zeros(3), 1.0)
+    with pytest.raises(ValueError):
+        sd.predicted_escape_steps([0.0], 0.1, 2.0)
+    with pytest.raises(ValueError):
+        sd.fit_log_slope(np.array([1e-2, 1e-3]), np.array([5, -1]))
+    with pytest.raises(ValueError):
+        sd.random_starts(torch.zeros(2), [-1.0])
+    with pytest.raises(ValueError):
+        sd.tanh_saddle_problem(width=0)
