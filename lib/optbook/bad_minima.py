@@ -1,0 +1,268 @@
+"""Local minima with high cost exist, even without hidden units (sec. 8.2.2).
+
+* A single sigmoid unit with squared loss on two points (a construction in the line of Sontag &
+  Sussmann 1989, Brady et al. 1989 and Auer, Herbster & Warmuth 1996): E(w) = (s(w) - 0.05)^2 +
+  (s(-10 w) - 0.05)^2 has a strict local minimum at w = -2.944 (E = 0.9025) besides the global
+  one at w = 0.1755 (E = 0.2533). Copied onto d input axes it has 2^d minima, one of them global.
+  With cross-entropy (the loss that matches the sigmoid) the same data give a convex cost.
+* Swirszcz, Czarnecki & Pascanu (2016): small ReLU networks on tiny data sets (XOR, "jellyfish")
+  often fail to reach zero training error (their Table 1), and a one-unit ReLU regression net on
+  their data set D1 has a non-global local minimum at cost 18 (the global cost is 14).
+
+Every experiment runs all its random starts as one batched tensor computation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ._validate import check_positive, check_positive_int, check_tensor, check_vector
+
+LOSSES = ("squared", "cross_entropy")
+
+
+# --- a single sigmoid unit -------------------------------------------------------------------
+
+
+def sigmoid_unit_data(d: int = 1, near: float = 1.0, far: float = -10.0, target: float = 0.05,
+                      dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
+    """Two points per input axis, x = near * e_k and x = far * e_k, both with target ``target``.
+
+    With the defaults and d = 1 this is the two-point set whose squared-loss cost has a bad
+    strict local minimum; d axes give a separable cost with 2^d local minima.
+    """
+    check_positive_int("d", d)
+    if not 0 < target < 1:
+        raise ValueError(f"target must lie in (0, 1), got {target}")
+    if near == 0 or far == 0 or (near > 0) == (far > 0):
+        raise ValueError(f"near and far must be non-zero and of opposite signs, got {near} and {far}")
+    eye = torch.eye(d, dtype=dtype)
+    x = torch.cat([near * eye, far * eye])
+    return x, torch.full((2 * d,), float(target), dtype=dtype)
+
+
+def sigmoid_unit_cost(w: Tensor, x: Tensor, y: Tensor, loss: str = "squared") -> Tensor:
+    """Summed cost of the unit s(x . w) at each weight vector in ``w`` [..., d] (any leading batch shape).
+
+    ``loss="squared"``: sum (s - y)^2; ``loss="cross_entropy"``: sum -y log s - (1 - y) log(1 - s).
+    """
+    check_tensor("w", w)
+    check_tensor("x", x, ndim=2)
+    check_vector("y", y, size=x.shape[0])
+    if w.shape[-1] != x.shape[1]:
+        raise ValueError(f"w must end in {x.shape[1]} entries (one per input), got shape {tuple(w.shape)}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    return _sigmoid_unit_cost(w, x, y, loss)
+
+
+def _sigmoid_unit_cost(w: Tensor, x: Tensor, y: Tensor, loss: str) -> Tensor:
+    z = w @ x.T
+    if loss == "squared":
+        return ((torch.sigmoid(z) - y) ** 2).sum(-1)
+    return (-y * torch.nn.functional.logsigmoid(z) - (1 - y) * torch.nn.functional.logsigmoid(-z)).sum(-1)
+
+
+def sigmoid_unit_descent(w0: Tensor, x: Tensor, y: Tensor, lr: float = 1.0, steps: int = 2000,
+                         loss: str = "squared") -> Tensor:
+    """Gradient descent from every row of ``w0`` [R, d] at once; returns the final weights [R, d]."""
+    check_tensor("w0", w0, ndim=2)
+    check_positive("lr", lr)
+    check_positive_int("steps", steps)
+    sigmoid_unit_cost(w0, x, y, loss)  # validates shapes and loss
+    w = w0.detach().clone()
+    for _ in range(steps):
+        w -= lr * _sigmoid_unit_gradient(w, x, y, loss)
+    return w
+
+
+def _sigmoid_unit_gradient(w: Tensor, x: Tensor, y: Tensor, loss: str) -> Tensor:
+    """Gradient of the summed cost for each row of w [R, d], written out (10x faster than autograd here)."""
+    s = torch.sigmoid(w @ x.T)
+    dz = 2 * (s - y) * s * (1 - s) if loss == "squared" else s - y
+    return dz @ x
+
+
+def local_minimum_report(cost: Callable[[Tensor], Tensor], point: Tensor) -> tuple[float, Tensor]:
+    """Gradient norm and Hessian eigenvalues (ascending) of a scalar ``cost`` at ``point`` (exact, autograd)."""
+    check_vector("point", point)
+    point = point.detach()
+    g = torch.func.grad(cost)(point)
+    h = torch.func.hessian(cost)(point)
+    return float(g.norm()), torch.linalg.eigvalsh(0.5 * (h + h.T))
+
+
+def second_differences(values: Tensor) -> Tensor:
+    """f[i-1] - 2 f[i] + f[i+1] along the last axis: all >= 0 on a uniform grid means convex there."""
+    check_tensor("values", values)
+    if values.shape[-1] < 3:
+        raise ValueError("values needs at least 3 points along its last axis")
+    return values[..., :-2] - 2 * values[..., 1:-1] + values[..., 2:]
+
+
+def local_minima_1d(values: Tensor) -> Tensor:
+    """Indices of strict interior local minima of values sampled on a 1-D grid."""
+    check_vector("values", values)
+    inner = (values[1:-1] < values[:-2]) & (values[1:-1] < values[2:])
+    return torch.nonzero(inner).flatten() + 1
+
+
+# --- Swirszcz, Czarnecki & Pascanu (2016), Table 1 ------------------------------------------
+
+
+def _init_2h1(starts: int, h: int, groups: int, g: torch.Generator, dtype: torch.dtype) -> list[Tensor]:
+    """PyTorch-default init (uniform +-1/sqrt(fan_in)) for groups x starts nets 2-h-1."""
+    def uniform(*shape: int, fan_in: int) -> Tensor:
+        return ((torch.rand(groups, starts, *shape, generator=g, dtype=torch.float64) * 2 - 1) / fan_in**0.5).to(dtype)
+
+    return [uniform(2, h, fan_in=2), uniform(h, fan_in=2), uniform(h, fan_in=h), uniform(fan_in=h)]
+
+
+def _logits_2h1(params: Sequence[Tensor], x: Tensor, mask: Tensor) -> Tensor:
+    w1, b1, w2, b2 = params
+    hidden = torch.relu(torch.einsum("nd,gsdh->gsnh", x, w1) + b1[:, :, None, :]) * mask[:, None, None, :]
+    return torch.einsum("gsnh,gsh->gsn", hidden, w2) + b2[..., None]
+
+
+def _adam(params: list[Tensor], grads: Sequence[Tensor], state: dict, lr: float,
+          betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+    """One Adam step (Kingma & Ba 2015), elementwise, so every batched run is its own Adam."""
+    state["t"] = state.get("t", 0) + 1
+    t = state["t"]
+    for i, (p, g) in enumerate(zip(params, grads)):
+        m, v = state.setdefault(i, (torch.zeros_like(p), torch.zeros_like(p)))
+        m.mul_(betas[0]).add_((1 - betas[0]) * g)
+        v.mul_(betas[1]).add_((1 - betas[1]) * g * g)
+        step = (m / (1 - betas[0] ** t)) / ((v / (1 - betas[1] ** t)).sqrt() + eps)
+        p.sub_(lr * step)
+
+
+def zero_error_rates(
+    x: Tensor,
+    y: Tensor,
+    hidden: Sequence[int] = (2, 3, 4, 5, 6, 7),
+    starts: int = 100,
+    optimizer: str = "gd",
+    lr: float | None = None,
+    steps: int = 2000,
+    seed: int = 0,
+) -> np.ndarray:
+    """Fraction of random starts of a 2-h-1 ReLU net (logistic loss) that reach zero training error.
+
+    Swirszcz et al. (2016), Table 1. All hidden sizes and all starts train together as one tensor
+    computation: nets narrower than max(hidden) are padded with masked (dead) units.
+    ``lr`` defaults to 0.5 for gradient descent ("gd") and 0.01 for Adam ("adam").
+    """
+    check_tensor("x", x, ndim=2)
+    check_vector("y", y, size=x.shape[0])
+    if x.shape[1] != 2:
+        raise ValueError(f"x must have 2 columns (a 2-h-1 net), got shape {tuple(x.shape)}")
+    if not bool(((y == 0) | (y == 1)).all()):
+        raise ValueError("y must hold 0/1 labels")
+    hidden = [check_positive_int(f"hidden[{i}]", h) for i, h in enumerate(hidden)]
+    if not hidden:
+        raise ValueError("hidden must list at least one width")
+    check_positive_int("starts", starts)
+    check_positive_int("steps", steps)
+    if optimizer not in ("gd", "adam"):
+        raise ValueError(f"optimizer must be 'gd' or 'adam', got {optimizer!r}")
+    lr = check_positive("lr", lr if lr is not None else (0.5 if optimizer == "gd" else 0.01))
+    h_max = max(hidden)
+    mask = (torch.arange(h_max)[None, :] < torch.tensor(hidden)[:, None]).to(x.dtype)
+    params = _init_2h1(starts, h_max, len(hidden), torch.Generator().manual_seed(seed), x.dtype)
+    params = [p.requires_grad_(True) for p in params]
+    state: dict = {}
+    for _ in range(steps):
+        logits = _logits_2h1(params, x, mask)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, y.expand_as(logits), reduction="none").mean(-1).sum()
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            if optimizer == "gd":
+                for p, g in zip(params, grads):
+                    p.sub_(lr * g)
+            else:
+                _adam(params, grads, state, lr)
+    with torch.no_grad():
+        correct = ((_logits_2h1(params, x, mask) > 0).to(x.dtype) == y).all(-1)
+    return correct.to(torch.float64).mean(1).numpy()
+
+
+# --- Swirszcz et al.'s 1-D regression example D1 ---------------------------------------------
+
+D1_BAD_POINT = (1.0, -3.0, 1.0, 0.0)  # (w, b, v, c): a non-global local minimum with cost 18
+
+
+def d1_data(dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
+    """Swirszcz et al.'s D1 = {(5, 2), (4, 1), (3, 0), (1, -3), (-1, 3)} as inputs and targets."""
+    return (torch.tensor([5.0, 4.0, 3.0, 1.0, -1.0], dtype=dtype),
+            torch.tensor([2.0, 1.0, 0.0, -3.0, 3.0], dtype=dtype))
+
+
+def one_relu_cost(params: Tensor, x: Tensor, y: Tensor) -> Tensor:
+    """Summed squared error of v * relu(w x + b) + c at each row (w, b, v, c) of ``params`` [..., 4]."""
+    check_tensor("params", params)
+    check_vector("x", x)
+    check_vector("y", y, size=x.numel())
+    if params.shape[-1] != 4:
+        raise ValueError(f"params must end in 4 entries (w, b, v, c), got shape {tuple(params.shape)}")
+    return _one_relu_cost(params, x, y)
+
+
+def _one_relu_cost(params: Tensor, x: Tensor, y: Tensor) -> Tensor:
+    w, b, v, c = (params[..., i, None] for i in range(4))
+    return ((v * torch.relu(w * x + b) + c - y) ** 2).sum(-1)
+
+
+def min_cost_nearby(cost: Callable[[Tensor], Tensor], point: Tensor, radius: float,
+                    samples: int = 2000, seed: int = 0) -> float:
+    """Lowest cost among ``samples`` random points within ``radius`` of ``point`` (batched)."""
+    check_vector("point", point)
+    check_positive("radius", radius)
+    check_positive_int("samples", samples)
+    g = torch.Generator().manual_seed(seed)
+    directions = torch.randn(samples, point.numel(), generator=g, dtype=torch.float64).to(point.dtype)
+    directions /= directions.norm(dim=1, keepdim=True)
+    lengths = radius * torch.rand(samples, 1, generator=g, dtype=torch.float64).to(point.dtype)
+    with torch.no_grad():
+        return float(cost(point + lengths * directions).min())
+
+
+def _one_relu_gradient(params: Tensor, x: Tensor, y: Tensor) -> Tensor:
+    """Gradient of `one_relu_cost` for each row of params [R, 4], written out."""
+    w, b, v, c = (params[:, i, None] for i in range(4))
+    pre = w * x + b
+    active = (pre > 0).to(params.dtype)
+    r = 2 * (v * torch.relu(pre) + c - y)
+    return torch.stack([(r * v * active * x).sum(-1), (r * v * active).sum(-1),
+                        (r * torch.relu(pre)).sum(-1), r.sum(-1)], dim=-1)
+
+
+@dataclass(frozen=True)
+class DescentEnds:
+    """Where batched gradient descent ended: start and final parameters [R, P] and final costs [R]."""
+
+    starts: Tensor
+    finals: Tensor
+    costs: Tensor
+
+
+def one_relu_descent(x: Tensor, y: Tensor, starts: int = 500, lr: float = 0.005, steps: int = 4000,
+                     scale: float = 2.0, seed: int = 0) -> DescentEnds:
+    """Gradient descent on D1-style one-ReLU regression from ``starts`` N(0, scale^2) starts at once."""
+    check_positive_int("starts", starts)
+    check_positive("lr", lr)
+    check_positive_int("steps", steps)
+    check_positive("scale", scale)
+    g = torch.Generator().manual_seed(seed)
+    theta0 = scale * torch.randn(starts, 4, generator=g, dtype=torch.float64).to(x.dtype)
+    one_relu_cost(theta0, x, y)  # validates
+    theta = theta0.clone()
+    for _ in range(steps):
+        theta -= lr * _one_relu_gradient(theta, x, y)
+    return DescentEnds(theta0, theta, _one_relu_cost(theta, x, y))
