@@ -55,6 +55,10 @@ def test_eq_8_10_relative_error_vanishes_with_the_step():
         slope = np.polyfit(np.log(eps.numpy()), np.log(rel), 1)[0]
         assert rel[0] < 1e-6, (seed, rel[0])
         assert 1.5 < slope < 2.5, (seed, slope)  # O(eps^2): the remainder of (8.10) is O(eps^3)
+        # the page: at initialization the best step lowers the cost, a step past the critical step raises it
+        steps = torch.tensor([gc.best_step, 1.25 * gc.critical_step], dtype=torch.float64)
+        best, past = ob.actual_change(cost, theta, steps).tolist()
+        assert best < 0 < past, (seed, best, past)
 
 
 @pytest.mark.parametrize("kappa", [2.0, 10.0, 20.0, 100.0, 1000.0])
