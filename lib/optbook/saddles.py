@@ -327,12 +327,12 @@ def plot_saddle_run(traj: Trajectories, box: float = 2.0, title: str | None = No
     """
     import matplotlib.pyplot as plt
 
-    grid = np.linspace(-box, box, 81)
+    grid = np.linspace(-box, box, 41)
     x1, x2 = np.meshgrid(grid, grid)
     fig, (ax, ax_cost) = plt.subplots(1, 2, figsize=(8.5, 3.6), gridspec_kw={"width_ratios": [1, 1.3]})
-    levels = np.linspace(-box**2, box**2, 17)
-    ax.contourf(x1, x2, x1**2 - x2**2, levels=levels, cmap="coolwarm", alpha=0.5)
-    ax.contour(x1, x2, x1**2 - x2**2, levels=levels, colors="k", linewidths=0.3)
+    ax.imshow(x1**2 - x2**2, extent=(-box, box, -box, box), origin="lower", cmap="coolwarm", alpha=0.5,
+              vmin=-box**2, vmax=box**2, interpolation="bilinear")
+    ax.contour(x1, x2, x1**2 - x2**2, levels=np.linspace(-box**2, box**2, 9), colors="k", linewidths=0.3)
     ax.plot([0], [0], "k*", ms=12, label="saddle")
     paths = traj.thetas.detach().numpy()
     costs = traj.costs.detach().numpy()
@@ -367,7 +367,7 @@ def plot_saddle_run(traj: Trajectories, box: float = 2.0, title: str | None = No
     ax_cost.set_ylim(-box**2 - 0.5, box**2 + 0.5)
     ax_cost.set_title("cost (cut where a run leaves the window)")
     ax_cost.text(0.02, 0.02, "\n".join(notes), transform=ax_cost.transAxes, fontsize=8, va="bottom")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
     return fig
 
 
