@@ -165,3 +165,34 @@ def test_bad_arguments_fail_loudly(problem, call, match):
     data, model, thetas = problem
     with pytest.raises((ValueError, TypeError), match=match):
         call(model, data, thetas)
+
+
+def test_monitored_sgd_matches_a_plain_loop_and_full_batch_limit(problem):
+    data, model, thetas = problem
+    data = data.one_hot()
+    lrs = torch.tensor([0.3, 0.5], dtype=torch.float64)
+    runs = S.monitored_sgd(model, ob.squared_error, data, thetas, lrs, steps=6, batch_size=7, monitor_every=3, seed=4)
+    n = data.x_train.shape[0]
+    rng = torch.Generator().manual_seed(4)
+    full = ob.functional_loss(model, ob.squared_error, data.x_train, data.y_train)
+    theta = thetas.clone()
+    for t in range(7):
+        idx = torch.rand(2, n, generator=rng).argsort(1)[:, :7]
+        if t % 3 == 0:
+            m = t // 3
+            for r in range(2):
+                gc = ob.gradient_curvature(full, theta[r])
+                assert runs.gTHg[m, r].item() == pytest.approx(gc.gTHg, rel=1e-8, abs=1e-14)
+        for r in range(2):
+            batch = ob.functional_loss(model, ob.squared_error, data.x_train[idx[r]], data.y_train[idx[r]])
+            g = ob.gradient(batch, theta[r])
+            assert runs.grad_norm[t, r].item() == pytest.approx(g.norm().item(), rel=1e-10)
+            theta[r] = theta[r] - lrs[r] * g
+    whole = S.monitored_sgd(model, ob.squared_error, data, thetas, lrs, steps=5, batch_size=n, monitor_every=5)
+    gd = S.full_batch_gd(model, ob.squared_error, data, thetas, lrs, steps=5, monitor_every=5)
+    assert torch.allclose(whole.grad_norm, gd.grad_norm, rtol=1e-10)
+    assert torch.allclose(whole.gTHg, gd.gTHg, rtol=1e-8)
+    with pytest.raises(ValueError, match="batch_size"):
+        S.monitored_sgd(model, ob.squared_error, data, thetas, lrs, steps=5, batch_size=n + 1)
+    with pytest.raises(ValueError, match="same length"):
+        S.digits_monitored_sgd([0], [0.1, 0.2], batch_size=8, steps=2)

@@ -31,11 +31,11 @@ Loss = Callable[[Tensor, Tensor], Tensor]
 
 @dataclass(frozen=True)
 class MonitoredRuns:
-    """R full-batch gradient-descent runs: per-step cost and |g|, and the monitors every few steps."""
+    """R gradient-descent (or SGD) runs: per-step cost and |g|, and the full-batch monitors every few steps."""
 
     lrs: Tensor  # [R]
-    loss: Tensor  # [T+1, R] full-batch training cost before each step
-    grad_norm: Tensor  # [T+1, R] full-batch gradient norm before each step
+    loss: Tensor  # [T+1, R] training cost before each step (of the step's minibatch for SGD)
+    grad_norm: Tensor  # [T+1, R] norm of the gradient each step uses (full batch for GD)
     monitor_steps: Tensor  # [M]
     gTg: Tensor  # [M, R]
     gTHg: Tensor  # [M, R]
@@ -118,6 +118,24 @@ def full_batch_gd(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor, 
     model is only a template: its weights are never read or changed. Divergent runs keep
     their non-finite values.
     """
+    return _monitored_descent(model, loss_fn, data, thetas, lrs, steps, monitor_every, None, 0)
+
+
+def monitored_sgd(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor, lrs: Tensor, steps: int,
+                  batch_size: int, monitor_every: int = 10, seed: int = 0) -> MonitoredRuns:
+    """Minibatch SGD with the same records as `full_batch_gd`: per step the minibatch cost and |g|,
+    every ``monitor_every`` steps the full-batch g^T g, g^T H g and errors.
+
+    Each step of each run draws its own ``batch_size`` examples without replacement.
+    """
+    batch_size = check_positive_int("batch_size", batch_size)
+    if isinstance(data, Split) and batch_size > data.x_train.shape[0]:
+        raise ValueError(f"batch_size must be at most the {data.x_train.shape[0]} training examples, got {batch_size}")
+    return _monitored_descent(model, loss_fn, data, thetas, lrs, steps, monitor_every, batch_size, seed)
+
+
+def _monitored_descent(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor, lrs: Tensor, steps: int,
+                       monitor_every: int, batch_size: int | None, seed: int) -> MonitoredRuns:
     thetas = _check_runs(model, thetas, data)
     check_tensor("lrs", lrs, ndim=1)
     if lrs.shape[0] != thetas.shape[0] or bool((lrs <= 0).any()):
@@ -126,19 +144,29 @@ def full_batch_gd(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor, 
     monitor_every = check_positive_int("monitor_every", monitor_every)
     loss = functional_loss(model, loss_fn, data.x_train, data.y_train)
     value_and_grad = vmap(grad_and_value(loss))
+    minibatch_value_and_grad = vmap(grad_and_value(_data_loss(model, loss_fn)))
     curvature = vmap(lambda t, v: jvp(grad(loss), (t,), (v,))[1])
     outputs = _batched_outputs(model)
+    rng = torch.Generator().manual_seed(seed)
+    n, runs = data.x_train.shape[0], thetas.shape[0]
     theta, eps = thetas.detach().clone(), lrs.to(thetas.dtype)[:, None]
     losses, norms, marks, gtg, gthg, train_err, val_err, params = ([] for _ in range(8))
     with torch.no_grad():
         for t in range(steps + 1):
-            g, value = value_and_grad(theta)
+            monitor = t % monitor_every == 0 or t == steps
+            if batch_size is None or monitor:
+                g_full, value = value_and_grad(theta)
+            if batch_size is None:
+                g = g_full
+            else:
+                idx = torch.rand(runs, n, generator=rng).argsort(1)[:, :batch_size]
+                g, value = minibatch_value_and_grad(theta, data.x_train[idx], data.y_train[idx])
             losses.append(value)
             norms.append(g.norm(dim=1))
-            if t % monitor_every == 0 or t == steps:
+            if monitor:
                 marks.append(t)
-                gtg.append((g * g).sum(1))
-                gthg.append((g * curvature(theta, g)).sum(1))
+                gtg.append((g_full * g_full).sum(1))
+                gthg.append((g_full * curvature(theta, g_full)).sum(1))
                 train_err.append(_errors(outputs(theta, data.x_train), data.y_train))
                 val_err.append(_errors(outputs(theta, data.x_val), data.y_val))
                 params.append(theta)
@@ -239,6 +267,19 @@ def digits_full_batch_gd(seeds: list[int], lrs: list[float], steps: int = 1500, 
     thetas = initial_params(DIGITS_SIZES, list(seeds))
     lr_tensor = torch.tensor([check_positive(f"lrs[{i}]", lr) for i, lr in enumerate(lrs)])
     return full_batch_gd(model, squared_error, data, thetas, lr_tensor, steps, monitor_every), model, data
+
+
+def digits_monitored_sgd(seeds: list[int], lrs: list[float], batch_size: int, steps: int = 1500,
+                         monitor_every: int = 20, seed: int = 0) -> tuple[MonitoredRuns, nn.Module, Split]:
+    """`digits_full_batch_gd` with minibatches of ``batch_size`` (squared error; full-batch monitors)."""
+    if len(seeds) != len(lrs):
+        raise ValueError(f"seeds and lrs must have the same length, got {len(seeds)} and {len(lrs)}")
+    data = digits().one_hot()
+    model = mlp(DIGITS_SIZES, "tanh", seed=0)
+    thetas = initial_params(DIGITS_SIZES, list(seeds))
+    lr_tensor = torch.tensor([check_positive(f"lrs[{i}]", lr) for i, lr in enumerate(lrs)])
+    runs = monitored_sgd(model, squared_error, data, thetas, lr_tensor, steps, batch_size, monitor_every, seed)
+    return runs, model, data
 
 
 def digits_minibatch_sgd(seeds: list[int], lr: float = 0.1, batch_size: int = 32, epochs: int = 30,
