@@ -85,6 +85,7 @@ def test_staircase_is_monotone_detects_an_inversion():
 
     assert ln.staircase_is_monotone([fake(1.0, 0), fake(2.0, 1), fake(2.0, 1), fake(3.0, 5)])
     assert not ln.staircase_is_monotone([fake(1.0, 0), fake(2.0, 3), fake(3.0, 2)])
+    assert ln.staircase_inversions([fake(1.0, 4), fake(2.0, 3), fake(3.0, 2)]) == 3
 
 
 def test_random_starts_run_batched():

@@ -235,13 +235,19 @@ def autoencoder_critical_points(
     return sorted(points, key=lambda point: (point.cost, point.index))
 
 
-def staircase_is_monotone(points: list[CriticalPoint], rtol: float = 1e-9) -> bool:
-    """True if a higher cost never comes with a lower index (cost and index rise together)."""
+def staircase_inversions(points: list[CriticalPoint], rtol: float = 1e-9) -> int:
+    """Number of pairs of critical points in which the costlier one has the lower index."""
+    count = 0
     for first, second in itertools.combinations(points, 2):
         low, high = sorted((first, second), key=lambda point: point.cost)
         if high.cost - low.cost > rtol * max(abs(high.cost), 1.0) and high.index < low.index:
-            return False
-    return True
+            count += 1
+    return count
+
+
+def staircase_is_monotone(points: list[CriticalPoint], rtol: float = 1e-9) -> bool:
+    """True if a higher cost never comes with a lower index (cost and index rise together)."""
+    return staircase_inversions(points, rtol) == 0
 
 
 def autoencoder_random_starts(
