@@ -63,6 +63,9 @@ def test_chapter_example_good_step(seed):
     assert diagnosis.finding("ill-conditioning").startswith("no sign of trouble")
     assert diagnosis.finding("critical point").startswith("not at a critical point")
     assert diagnosis.verdicts[0].evidence["median eps lambda_max / 2, last part"] < 0.5
+    assert diagnosis.finding("negative curvature").startswith("negative curvature present: not a minimum")
+    loss = np.asarray(run.record.probe_loss)
+    assert np.median(loss[-5:]) < 0.9 * np.median(loss[len(loss) // 2 - 2 : len(loss) // 2 + 3])  # still falling
     assert run.val_error < 0.06
 
 
@@ -73,4 +76,5 @@ def test_chapter_example_too_large_step(seed):
     assert diagnosis.finding("ill-conditioning").startswith("ill-conditioning: the step is at the curvature limit")
     assert diagnosis.finding("critical point").startswith("not at a critical point")
     assert diagnosis.verdicts[0].evidence["median eps lambda_max / 2, last part"] > 1  # past the limit
+    assert max(run.record.ratio) > 1 and min(run.record.ratio) < -1  # swings past 1 both ways
     assert run.val_error > 2 * _example(GOOD_LR, seed).val_error

@@ -237,19 +237,27 @@ def report_figure(record: "MonitorRecord", window: int = 25, title: str | None =
     if record.probe_steps:
         ax_g.plot(record.probe_steps, record.probe_grad_norm, color="C3", lw=1.2, label="probe batch")
     ax_g.set_yscale("log")
+    ax_g.yaxis.set_minor_formatter(plt.NullFormatter())
     ax_g.set(xlabel="step", ylabel="gradient norm", title="gradient norm")
     ax_g.legend(fontsize=8)
     if record.probe_steps:
         ax_r.plot(record.probe_steps, record.ratio, ".-", color="C2", ms=3)
     ax_r.axhline(BEST_STEP_RATIO, color="grey", ls=":", lw=1, label="eps = best step")
     ax_r.axhline(1.0, color="k", ls="--", lw=1, label="step raises the cost")
+    if record.probe_steps and np.nanmax(np.abs(record.array("ratio"))) > 3:
+        ax_r.set_yscale("symlog", linthresh=1.0, linscale=2.0)  # linear on [-1, 1], where the thresholds are
     ax_r.set(xlabel="step", ylabel="(eps/2) gᵀHg / gᵀg", title="curvature ratio")
-    ax_r.legend(fontsize=8)
+    ax_r.legend(fontsize=7, loc="best")
     if record.eigen_steps:
         ax_e.plot(record.eigen_steps, record.lambda_max, "o-", ms=3, color="C1", label="λ_max")
         ax_e.plot(record.eigen_steps, record.lambda_min, "o-", ms=3, color="C4", label="λ_min")
-        ax_e.step(record.eigen_steps, 2 / record.array("eigen_lr"), where="post", color="k", ls="--", lw=1, label="2/eps")
+        ax_e.step(record.eigen_steps, 2 / record.array("eigen_lr"), where="post", color="k", ls="--", lw=1,
+                  label="2/eps")
         ax_e.axhline(0, color="grey", lw=0.8)
+        limits = 2 / record.array("eigen_lr")
+        biggest = max(np.abs(record.array("lambda_max")).max(), np.abs(record.array("lambda_min")).max())
+        if biggest > 20 * limits.max():  # far past the limit: keep both 2/eps and the eigenvalues visible
+            ax_e.set_yscale("symlog", linthresh=1.0)
         ax_e.legend(fontsize=8)
     else:
         ax_e.text(0.5, 0.5, "no Lanczos probes\n(eigen_every=0)", ha="center", va="center", transform=ax_e.transAxes)
