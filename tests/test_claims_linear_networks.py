@@ -67,7 +67,10 @@ def test_saxe_modes_in_order_with_constant_half_time_times_s(seed):
         assert float((product / product.mean() - 1).abs().max()) <= 0.2
     # Eq. 11 with each mode's effective starting strength predicts the strong modes' half times.
     predicted = ln.saxe_half_time(s, runs.initial_u0, tau=1 / SAXE["lrs"])
-    assert float(((t_half - predicted) / predicted)[:, :4].abs().max()) < 0.1
+    relative = (t_half - predicted) / predicted
+    assert float(relative[:, :4].abs().max()) < 0.1
+    # the four weakest modes arrive later than predicted, by less than 20%
+    assert bool((relative[:, 4:] > 0).all()) and float(relative[:, 4:].max()) < 0.2
 
 
 @pytest.mark.parametrize("seed", SEEDS)
