@@ -96,7 +96,10 @@ class TrainingMonitor:
     Call ``monitor.step(loss)`` once per step, after ``loss.backward()`` and before
     ``optimizer.step()``. The step size eps is read from ``optimizer.param_groups`` at each probe
     (so schedulers are followed) unless a fixed ``lr`` is given. ``every`` sets how often the
-    probe (g^T g, g^T H g, the ratio) runs; ``eigen_every`` how often Lanczos runs (0: never).
+    probe (g^T g, g^T H g, the ratio) runs, from step 0; ``eigen_every`` how often Lanczos runs,
+    from step ``eigen_every`` on (0: never), and `final_check` adds one at the final weights.
+    The defaults keep the cost near 15% of a small MLP's training time: a probe costs about five
+    training steps, a Lanczos run about ``2 * lanczos_iter`` probes.
     """
 
     def __init__(
