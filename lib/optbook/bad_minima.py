@@ -81,6 +81,19 @@ def sigmoid_unit_descent(w0: Tensor, x: Tensor, y: Tensor, lr: float = 1.0, step
     return w
 
 
+def sigmoid_unit_path(w0: Tensor, x: Tensor, y: Tensor, lr: float = 0.3, steps: int = 3000,
+                      record_every: int = 100, loss: str = "squared") -> Tensor:
+    """Gradient descent from every row of ``w0`` [R, d], recorded every ``record_every`` steps: [T, R, d]."""
+    check_positive_int("record_every", record_every)
+    check_positive_int("steps", steps)
+    if steps % record_every:
+        raise ValueError(f"steps ({steps}) must be a multiple of record_every ({record_every})")
+    path = [w0.detach().clone()]
+    for _ in range(steps // record_every):
+        path.append(sigmoid_unit_descent(path[-1], x, y, lr, record_every, loss))
+    return torch.stack(path)
+
+
 def _sigmoid_unit_gradient(w: Tensor, x: Tensor, y: Tensor, loss: str) -> Tensor:
     """Gradient of the summed cost for each row of w [R, d], written out (10x faster than autograd here)."""
     s = torch.sigmoid(w @ x.T)
