@@ -257,7 +257,8 @@ def record_path(
         if step % record_every == 0 or step == steps:
             recorded.append(step)
             thetas.append(get_flat_params(net))
-    return PathRecord(torch.tensor(recorded), torch.stack(thetas), torch.tensor(losses), torch.tensor(norms))
+    return PathRecord(torch.tensor(recorded), torch.stack(thetas), torch.tensor(losses, dtype=torch.float64),
+                      torch.tensor(norms, dtype=torch.float64))
 
 
 @dataclass(frozen=True)
@@ -350,6 +351,45 @@ def trajectory_plane(thetas_along_path: Tensor, method: str = "farthest") -> Tra
     )
 
 
+@dataclass(frozen=True)
+class TrajectoryView:
+    """Everything Figure 8.2 draws: the run, its plane, the cost on a grid and along the path."""
+
+    record: PathRecord
+    plane: TrajectoryPlane
+    alphas: Tensor
+    betas: Tensor
+    grid: Tensor  # [len(alphas), len(betas)]
+    path_loss: Tensor  # [T] full-batch cost at each recorded point of the path
+
+
+def trajectory_view(
+    model: nn.Module,
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    data: Split,
+    alphas: Tensor,
+    betas: Tensor,
+    *,
+    lr: float,
+    steps: int,
+    batch_size: int | None = None,
+    seed: int = 0,
+    record_every: int = 10,
+    method: str = "farthest",
+) -> TrajectoryView:
+    """Train (see `record_path`), take the plane through start and end, evaluate the cost on it (Fig. 8.2)."""
+    from .params import functional_loss
+
+    record = record_path(model, loss_fn, data, lr=lr, steps=steps, batch_size=batch_size, seed=seed,
+                         record_every=record_every)
+    plane = trajectory_plane(record.thetas, method=method)
+    loss = functional_loss(model, loss_fn, data.x_train, data.y_train)
+    grid = loss_plane(loss, plane.center, plane.d1, plane.d2, alphas, betas)
+    with torch.no_grad():
+        path_loss = torch.func.vmap(loss)(record.thetas)
+    return TrajectoryView(record, plane, torch.as_tensor(alphas), torch.as_tensor(betas), grid, path_loss)
+
+
 def plane_hessian(loss: LossFn, plane: TrajectoryPlane, coordinates: Tensor) -> Tensor:
     """The 2x2 Hessian of a -> J(center + a1 d1 + a2 d2) at plane ``coordinates``: the curvature the plot shows.
 
@@ -431,8 +471,9 @@ def dense_hessian_spectrum(loss: LossFn, theta: Tensor, block: int = 128) -> Ten
 def largest_gap(eigenvalues: Tensor, search: int = 30) -> tuple[int, float]:
     """Where the top of a spectrum separates from the rest: (k, lambda_k / lambda_{k+1}) for the largest ratio.
 
-    Only the ``search`` largest eigenvalues are considered (k counts from the top); Sagun et al.
-    (2016, 2017) find about as many outliers above the gap as there are classes.
+    Only the ``search`` largest eigenvalues are considered (k counts from the top); keep ``search``
+    above the bulk, where ratios of tiny eigenvalues are meaningless. Sagun et al. (2016, 2017)
+    find about as many outliers above the gap as there are classes.
     """
     check_vector("eigenvalues", eigenvalues)
     check_positive_int("search", search, minimum=2)
