@@ -135,6 +135,25 @@ def test_monitoring_does_not_change_training():
     assert 0 < watched.monitor_seconds < watched.seconds
 
 
+def test_monitoring_a_dropout_batchnorm_model_does_not_change_its_training():
+    x, y = _data(64)
+    finals = []
+    for monitored in (False, True):
+        torch.manual_seed(0)
+        model = WithDropoutAndBatchNorm().train()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        monitor = TrainingMonitor(model, nn.functional.cross_entropy, x[:16], y[:16], opt, every=2, eigen_every=3)
+        for batch in torch.randperm(64).split(8):
+            loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
+            opt.zero_grad()
+            loss.backward()
+            if monitored:
+                monitor.step(loss)
+            opt.step()
+        finals.append(model.state_dict())
+    assert all(torch.equal(finals[0][k], finals[1][k]) for k in finals[0])
+
+
 def test_divergence_is_recorded_and_raised():
     x, y = _data()
     net = _net()
