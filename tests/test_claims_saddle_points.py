@@ -102,3 +102,15 @@ def test_on_a_network_gd_escape_time_grows_like_log_one_over_delta(seed):
     slope = sd.fit_log_slope(deltas, steps)
     theory = 1 / np.log1p(lr * abs(net.most_negative_curvature))
     assert abs(slope / theory - 1) < 0.1
+
+
+@pytest.mark.parametrize("teacher", SEEDS)
+def test_on_a_small_network_searches_often_stall_and_found_critical_points_order_by_cost(teacher):
+    loss = sd.teacher_student_problem(width=3, seed=teacher)
+    gen = torch.Generator().manual_seed(teacher)
+    starts = sd.random_starts(torch.zeros(18, dtype=torch.float64), [1.0] * 100, seed=teacher)
+    search = sd.critical_point_search(loss, starts, torch.randint(0, 300, (100,), generator=gen))
+    converged = search.converged
+    assert 5 <= converged.sum() < 50  # some reach critical points, most stall
+    assert np.median(search.grad_norm[~converged]) > 1e-4  # stalled well above the tolerance
+    assert search.cost_index_correlation() > 0.5  # index rises with cost

@@ -161,3 +161,37 @@ def test_bad_arguments_raise():
         sd.random_starts(torch.zeros(2), [-1.0])
     with pytest.raises(ValueError):
         sd.tanh_saddle_problem(width=0)
+
+
+def test_critical_point_search_reports_residuals_and_finds_true_critical_points():
+    loss = sd.teacher_student_problem(width=2, n_samples=16, seed=0)
+    starts = sd.random_starts(torch.zeros(8, dtype=torch.float64), [1.0] * 12, seed=0)
+    saved = starts.clone()
+    search = sd.critical_point_search(loss, starts, torch.arange(12) * 10, newton_steps=25)
+    assert torch.equal(starts, saved)
+    assert search.grad_norm.shape == (12,) and search.cost.shape == (12,)
+    conv = search.converged
+    assert conv.any()
+    for k in np.flatnonzero(conv):  # oracle: autograd gradient and dense Hessian at the end point
+        theta = search.thetas[k]
+        assert float(ob.gradient(loss, theta).norm()) < 1e-8
+        lam = torch.linalg.eigvalsh(ob.hessian(loss, theta))
+        expected = float((lam < -1e-8 * lam.abs().max()).to(torch.float64).mean())
+        assert search.index[k] == pytest.approx(expected)
+    cost, index = search.distinct()
+    assert cost.size <= conv.sum() and np.all(np.diff(cost) >= -1e-7)
+
+
+def test_critical_point_search_rejects_bad_arguments():
+    loss = sd.teacher_student_problem(width=2, n_samples=8, seed=0)
+    starts = torch.zeros(3, 8, dtype=torch.float64)
+    with pytest.raises(ValueError):
+        sd.critical_point_search(loss, starts, torch.zeros(2, dtype=torch.long))
+    with pytest.raises(ValueError):
+        sd.critical_point_search(loss, starts, torch.zeros(3))
+    with pytest.raises(ValueError):
+        sd.critical_point_search(loss, starts, torch.tensor([0, -1, 2]))
+    with pytest.raises(ValueError):
+        sd.critical_point_search(loss, starts, torch.zeros(3, dtype=torch.long), tol=0.0)
+    with pytest.raises(ValueError):
+        sd.teacher_student_problem(n_samples=1)

@@ -15,7 +15,9 @@ a maximum along x2. Three steppers act on any cost J(theta) of a flat vector:
 All runs are batched over starts (``torch.func.vmap`` of exact gradients and Hessians). A run
 that blows up is frozen and marked, so that plots can draw the divergence instead of failing.
 The same steppers run on a small tanh network whose origin (all weights zero) is an exact,
-non-degenerate saddle (`tanh_saddle_problem`).
+non-degenerate saddle (`tanh_saddle_problem`). `critical_point_search` is Dauphin et al.'s recipe
+for finding critical points of a network (training steps, then Newton), reporting the residual
+gradient norm of every run, because on networks many runs stall short of a critical point.
 """
 
 from __future__ import annotations
@@ -376,3 +378,116 @@ def saddle_widget_plot(method: str, lr: float, start_x2: float, noise: float, st
     starts = torch.tensor([[1.5, start_x2], [-1.2, -0.5 * start_x2]], dtype=torch.float64)
     traj = run_method(saddle_cost, starts, method, lr, steps, noise=noise, seed=0, derivatives=saddle_derivatives)
     return plot_saddle_run(traj, title=f"{method}, step {lr:g}, noise {noise:g}")
+
+
+def teacher_student_problem(width: int = 3, n_samples: int = 64, seed: int = 0) -> LossFn:
+    """Squared error of a width-``width`` one-hidden-layer tanh student fitting a random tanh teacher.
+
+    The teacher has the student's architecture, so global minima (cost 0) exist, and the cost
+    has critical points of every kind: a small network on which critical points can be found.
+    """
+    check_positive_int("width", width)
+    check_positive_int("n_samples", n_samples, minimum=2)
+    generator = torch.Generator().manual_seed(10_000 + seed)
+    x = torch.randn(n_samples, width, generator=generator, dtype=torch.float64)
+    w1 = torch.randn(width, width, generator=generator, dtype=torch.float64)
+    w2 = torch.randn(width, width, generator=generator, dtype=torch.float64)
+    y = torch.tanh(x @ w1.T) @ w2.T
+    net = mlp([width, width, width], activation="tanh", seed=seed, bias=False, dtype=torch.float64)
+    return functional_loss(net, squared_error, x, y)
+
+
+@dataclass(frozen=True)
+class CriticalPointSearch:
+    """Where searches for critical points ended: residual gradient norm, cost and index per run."""
+
+    thetas: Tensor  # [B, P]
+    grad_norm: np.ndarray
+    cost: np.ndarray
+    index: np.ndarray  # fraction of Hessian eigenvalues below -1e-8 max|lambda|
+    tol: float
+
+    @property
+    def converged(self) -> np.ndarray:
+        """Runs whose gradient norm fell below ``tol``: only these end at critical points."""
+        return self.grad_norm < self.tol
+
+    def distinct(self, cost_tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
+        """(cost, index) of the converged end points, one per distinct (cost, index) pair.
+
+        Points equal up to the network's symmetries (hidden-unit permutations and sign flips)
+        have the same cost and index and are counted once.
+        """
+        cost, index = self.cost[self.converged], self.index[self.converged]
+        order = np.lexsort((index, cost))
+        keep: list[int] = []
+        for k in order:
+            if not keep or abs(cost[k] - cost[keep[-1]]) > cost_tol or index[k] != index[keep[-1]]:
+                keep.append(k)
+        return cost[keep], index[keep]
+
+    def cost_index_correlation(self) -> float:
+        """Spearman rank correlation of cost and index over the distinct critical points found."""
+        from scipy.stats import spearmanr  # scipy comes with scikit-learn
+
+        cost, index = self.distinct()
+        if cost.size < 3:
+            raise ValueError(f"need at least 3 distinct critical points, found {cost.size}")
+        return float(spearmanr(cost, index)[0])
+
+
+_LINE_SEARCH = (1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625, 0.0)
+
+
+def critical_point_search(
+    loss: LossFn,
+    starts: Tensor,
+    warmup_steps: Tensor,
+    lr: float = 0.05,
+    newton_steps: int = 40,
+    tol: float = 1e-8,
+) -> CriticalPointSearch:
+    """Find critical points of a network the way Dauphin et al. (2014) did, batched over runs.
+
+    Run b takes ``warmup_steps[b]`` gradient-descent steps (a point along a training trajectory),
+    then ``newton_steps`` Newton steps with the Hessian's pseudo-inverse and a line search that
+    keeps the step length (1, 1/2, ..., or 0) giving the smallest gradient norm, so that it heads
+    for the nearest critical point of any index. The residual gradient norm says whether one was
+    reached: end points above ``tol`` are not critical points (Frye et al. 2021).
+    """
+    check_tensor("starts", starts, ndim=2)
+    if not isinstance(warmup_steps, Tensor) or warmup_steps.dim() != 1 or warmup_steps.shape[0] != starts.shape[0]:
+        raise ValueError("warmup_steps must be a 1-D tensor with one entry per start")
+    if warmup_steps.dtype not in (torch.int32, torch.int64) or bool((warmup_steps < 0).any()):
+        raise ValueError("warmup_steps must hold integers >= 0")
+    check_positive("lr", lr)
+    check_positive_int("newton_steps", newton_steps)
+    check_positive("tol", tol)
+    grad_fn = torch.func.vmap(torch.func.grad(loss))
+    hess_fn = torch.func.vmap(torch.func.hessian(loss))
+    batch = starts.shape[0]
+    longest = int(warmup_steps.max())
+    theta = starts.detach().clone()
+    if longest > 0:
+        warm = run_method(loss, starts, "gradient descent", lr, longest)
+        theta = warm.thetas[warmup_steps, torch.arange(batch)]
+        theta = torch.where(torch.isfinite(theta), theta, starts)
+    alphas = torch.tensor(_LINE_SEARCH, dtype=theta.dtype)
+    for _ in range(newton_steps):
+        direction = step_direction("Newton", grad_fn(theta), hess_fn(theta))
+        candidates = theta[:, None, :] - alphas[None, :, None] * direction[:, None, :]
+        norms = grad_fn(candidates.reshape(-1, theta.shape[-1])).norm(dim=-1).reshape(batch, -1)
+        norms = torch.where(torch.isfinite(norms), norms, torch.full_like(norms, float("inf")))
+        theta = candidates[torch.arange(batch), norms.argmin(dim=-1)]
+    grad_norm = grad_fn(theta).norm(dim=-1)
+    lam = torch.linalg.eigvalsh(hess_fn(theta))
+    scale = lam.abs().amax(dim=-1, keepdim=True).clamp_min(1e-300)
+    with torch.no_grad():
+        cost = torch.func.vmap(loss)(theta)
+    return CriticalPointSearch(
+        thetas=theta,
+        grad_norm=grad_norm.numpy(),
+        cost=cost.numpy(),
+        index=(lam < -1e-8 * scale).to(torch.float64).mean(dim=-1).numpy(),
+        tol=float(tol),
+    )
