@@ -38,7 +38,7 @@ def run(quick: bool = False) -> list[dict]:
     epochs, repeats = (3, 3) if quick else (30, 9)
     rows = []
     for case, options, target in (
-        ("default (probe every 50 steps, Lanczos every 1000)", {}, TARGET),
+        ("default (probe every 100 steps, Lanczos every 1000)", {}, TARGET),
         ("chapter's plots (probe every 10, Lanczos every 100)", {"every": 10, "eigen_every": 100}, None),
     ):
         base, with_monitor, ratio, own = _timings(epochs, repeats, **options)
