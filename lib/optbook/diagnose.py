@@ -1,4 +1,11 @@
-"""Plain-language verdicts from a training record (sec. 8.2.2's negative test and friends)."""
+"""Plain-language verdicts from a training record: the practical tests of sec. 8.2.1-8.2.3.
+
+`critical_point_test` is sec. 8.2.2's negative test on any sequence of gradient norms.
+`diagnose_training` runs it with `ill_conditioning_test` (sec. 8.2.1's g^T g vs g^T H g) and
+`negative_curvature_test` (sec. 8.2.3's saddles) on a `optbook.monitor.TrainingMonitor` record;
+`report_figure` draws what the verdicts rest on. The thresholds are module constants, stated in
+the chapter "Diagnosing your own training" and checked there on cases with known answers.
+"""
 
 from __future__ import annotations
 
