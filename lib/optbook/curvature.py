@@ -62,7 +62,8 @@ class HessianOperator:
         check_vector("v", v, size=self.dim)
         self.n_matvec += 1
         (hv,) = torch.autograd.grad(
-            self._grad, self._theta, grad_outputs=v.to(self.dtype), retain_graph=True, allow_unused=True
+            self._grad, self._theta, grad_outputs=v.to(self._theta.device, self.dtype), retain_graph=True,
+            allow_unused=True,
         )
         return torch.zeros_like(self.gradient) if hv is None else hv.detach()
 

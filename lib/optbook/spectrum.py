@@ -68,7 +68,7 @@ def lanczos(
     alphas, betas = [], []
     converged = False
     for m in range(max_iter):
-        w = matvec(basis[m]).to(torch.float64)
+        w = matvec(basis[m]).to(basis.device, torch.float64)  # the operator may live on a GPU
         if not bool(torch.isfinite(w).all()):
             raise ValueError("matvec returned non-finite values")
         alphas.append(float(basis[m] @ w))
