@@ -49,6 +49,10 @@ def test_spin_glass_index_follows_theory_and_minima_sit_at_the_bottom(disorder):
     assert np.all(points.index[points.energy > -1.2] > 0)
     # index rises with energy: binned means are monotone
     assert np.all(np.diff(bins["index"]) > -0.02)
+    # the spectrum is the shifted semicircle: centred at -3 eps, standard deviation sqrt 6
+    eigenvalues = points.eigenvalues.numpy()
+    assert np.abs(eigenvalues.mean(axis=1) + 3 * points.energy).mean() < 0.2
+    assert abs(eigenvalues.std(axis=1).mean() / np.sqrt(6) - 1) < 0.05
 
 
 def test_spin_glass_minima_stay_few_while_saddles_multiply():
