@@ -29,7 +29,7 @@ def test_goe_positive_fraction_falls_faster_than_coin_tossing(seed):
     assert ratio[-1] < 1e-5  # n = 8: more than 1e5 times rarer than coin tossing
     assert np.all(result.std_error[1:] < 0.35 * result.fraction[1:])  # estimates are resolved
     theta = rm.fitted_quadratic_rate(result.n[2:], result.fraction[2:])
-    assert 0.2 < theta < 0.4  # ln 3 / 4 = 0.275; coin tossing has no n^2 term at all
+    assert abs(theta / rm.DEAN_MAJUMDAR_RATE - 1) < 0.2  # ln 3 / 4; coin tossing has no n^2 term at all
 
 
 @pytest.mark.parametrize("disorder", SEEDS)
@@ -61,7 +61,7 @@ def test_spin_glass_minima_stay_few_while_saddles_multiply():
     for d in range(len(SEEDS)):
         assert counts.saddles[-1, d] >= 3 * counts.saddles[1, d]  # N = 7 against N = 4
         assert counts.saddles[-1, d] / counts.minima[-1, d] > counts.saddles[1, d] / counts.minima[1, d]
-    assert counts.saturated[:4].all()  # N <= 6: the second batch of starts found nothing new
+    assert counts.saturated[:3].all()  # N <= 5: the second batch of starts found nothing new
 
 
 @pytest.mark.parametrize("lr", [0.05, 0.1, 0.3])
