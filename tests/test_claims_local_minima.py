@@ -34,7 +34,7 @@ def trained_nets(digits):
 
 def test_convex_starts_agree_and_network_starts_do_not(digits, trained_nets):
     for seed in SEEDS:
-        convex = rs.convex_restarts(digits, restarts=8, weight_decay=0.01, steps=600, seed=seed)
+        convex = rs.convex_restarts(digits, restarts=8, weight_decay=0.01, steps=300, seed=seed)
         assert convex.cost.max() - convex.cost.min() < 1e-5
         assert convex.grad_norm.max() < 1e-5
         assert convex.spread_without_bias_shift() < 1e-4 and convex.parameter_spread() > 0.5
