@@ -141,6 +141,8 @@ def test_saturated_units_make_a_plateau_at_chance(data, seed):
     assert plateau_grad < 1e-2
     assert plateau_grad < 0.1 * float(reference.step_grad_norm[:50].median())
     assert float(saturated.step_loss[-1]) < 0.3
+    in_plateau = saturated.step_grad_norm[first:last]
+    assert float(in_plateau[-1] / in_plateau.min()) > 2.0  # the gradient grows before the fall
     ref_first, ref_last = landscape.plateau_span(reference.step_loss, LN10, rel_tol=0.01)
     assert ref_last - ref_first < 10
 
