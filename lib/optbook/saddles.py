@@ -310,6 +310,19 @@ def plot_saddle_figure(eigenvalues: Sequence[float]):
     return fig
 
 
+def _pale(cmap_name: str, weight: float = 0.5):
+    """A colour map mixed with white (what alpha = weight looks like on a white background)."""
+    from matplotlib.colors import ListedColormap
+    import matplotlib
+
+    colors = matplotlib.colormaps[cmap_name](np.linspace(0, 1, 256))
+    colors[:, :3] = weight * colors[:, :3] + (1 - weight)
+    return ListedColormap(colors)
+
+
+_PALE_COOLWARM = _pale("coolwarm")
+
+
 def _segments_inside(path: np.ndarray, box: float) -> tuple[np.ndarray, int | None]:
     """The part of a path before it first leaves the square [-box, box]^2, and that step."""
     finite = np.isfinite(path).all(axis=-1)
@@ -329,11 +342,12 @@ def plot_saddle_run(traj: Trajectories, box: float = 2.0, title: str | None = No
     """
     import matplotlib.pyplot as plt
 
-    grid = np.linspace(-box, box, 41)
+    grid = np.linspace(-box, box, 121)
     x1, x2 = np.meshgrid(grid, grid)
     fig, (ax, ax_cost) = plt.subplots(1, 2, figsize=(8.5, 3.6), gridspec_kw={"width_ratios": [1, 1.3]})
-    ax.imshow(x1**2 - x2**2, extent=(-box, box, -box, box), origin="lower", cmap="coolwarm", alpha=0.5,
-              vmin=-box**2, vmax=box**2, interpolation="bilinear")
+    # a pale colour map drawn opaque: alpha blending and smooth interpolation slow every redraw
+    ax.imshow(x1**2 - x2**2, extent=(-box, box, -box, box), origin="lower", cmap=_PALE_COOLWARM,
+              vmin=-box**2, vmax=box**2, interpolation="nearest")
     ax.contour(x1, x2, x1**2 - x2**2, levels=np.linspace(-box**2, box**2, 9), colors="k", linewidths=0.3)
     ax.plot([0], [0], "k*", ms=12, label="saddle")
     paths = traj.thetas.detach().numpy()
