@@ -125,3 +125,13 @@ def test_argument_checks():
         bm.min_cost_nearby(lambda p: p.sum(-1), torch.zeros(2), -1.0)
     with pytest.raises(ValueError, match="scale"):
         bm.one_relu_descent(xd, yd, scale=0.0)
+
+
+def test_sigmoid_unit_path_records_the_descent():
+    x, y = bm.sigmoid_unit_data()
+    w0 = torch.tensor([[-1.0], [0.5]], dtype=torch.float64)
+    path = bm.sigmoid_unit_path(w0, x, y, lr=0.3, steps=300, record_every=100)
+    assert path.shape == (4, 2, 1) and torch.equal(path[0], w0)
+    assert torch.allclose(path[-1], bm.sigmoid_unit_descent(w0, x, y, lr=0.3, steps=300))
+    with pytest.raises(ValueError, match="record_every"):
+        bm.sigmoid_unit_path(w0, x, y, steps=250, record_every=100)

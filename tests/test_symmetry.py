@@ -113,3 +113,11 @@ def test_argument_checks():
         sym.one_unit_cost_grid(torch.ones(2), torch.ones(2), torch.ones(2), torch.ones(2), weight_decay=-1.0)
     with pytest.raises(ValueError, match="inputs"):
         sym.max_output_difference(net, net, torch.ones(3))
+
+
+def test_rescaling_and_twins_leave_the_callers_model_untouched():
+    net = _relu_net()
+    before = ob.get_flat_params(net)
+    sym.rescale_hidden_unit(net, 5.0, unit=1)
+    sym.permuted_twin(net, seed=0)
+    assert torch.equal(ob.get_flat_params(net), before)
