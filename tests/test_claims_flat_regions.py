@@ -128,6 +128,19 @@ def test_with_default_scale_the_zero_point_is_far_from_the_plane(figure_82, data
     assert default_ratio > 5 * small_ratio
 
 
+def test_solution_is_the_bottom_of_a_random_filter_normalized_plane(figure_82):
+    """The chapter's Li et al. (2018) view: on a 41 x 41 random plane the solution is the lowest point."""
+    trained = small_net(figure_82["seed"])
+    ob.set_flat_params(trained, figure_82["record"].end)
+    r1, r2 = ob.random_directions(trained, seed=figure_82["seed"])
+    axis = torch.linspace(-1, 1, 41)
+    grid = ob.loss_plane(figure_82["loss"], figure_82["record"].end, r1, r2, axis, axis)
+    assert int(grid.argmin()) == grid.numel() // 2
+    assert float(grid.max()) > float(grid[20, 20]) + 1.0
+    for r in (r1, r2):  # nearly orthogonal to the direction the path took
+        assert abs(float(torch.nn.functional.cosine_similarity(r, figure_82["plane"].d1, dim=0))) < 0.2
+
+
 # ---------------------------------------------------------------- plateau from saturated units
 
 @pytest.mark.parametrize("seed", SEEDS)
