@@ -4,7 +4,11 @@
 straight line between two parameter vectors (Goodfellow, Vinyals & Saxe 2015), and
 `random_directions` draws the filter-normalized directions of Li et al. (2018). `record_path`
 trains a copy of a model and keeps its parameters along the way; `trajectory_plane` projects
-that path onto the plane through its start and its end, the view of the book's Figure 8.2.
+that path onto the plane through its start and its end, the view of the book's Figure 8.2
+(`trajectory_view` does all three), and `plane_hessian` gives the curvature that such a plane
+shows. For the other flat regions of sec. 8.2.3: `with_hidden_bias` saturates a layer's units
+and `plateau_span` measures the plateau that follows; `dense_hessian_spectrum`, `largest_gap`
+and `bulk_share` describe the spectrum at the end of training (Sagun et al. 2016, 2017).
 
 Grids are evaluated with `torch.func.vmap` in chunks: a fully batched grid is slower than a loop
 once the batched intermediates outgrow the CPU cache, so the default chunk size is chosen from
