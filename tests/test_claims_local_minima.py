@@ -175,10 +175,14 @@ def test_restart_spread_and_mean_fall_with_width(digits, seed):
 def test_negative_test_names_both_cases(seed):
     converging = ob.train(ob.mlp([2, 16, 3], activation="tanh", seed=seed), ob.squared_error,
                           ob.blobs(seed=0).one_hot(), lr=0.5, epochs=600, progress=False)
+    digits_oh = ob.digits().one_hot()
     bouncing = ob.train(ob.mlp([64, 32, 10], activation="tanh", seed=seed), ob.squared_error,
-                        ob.digits().one_hot(), lr=1.0, epochs=500, progress=False)
+                        digits_oh, lr=1.0, epochs=500, progress=False)
     assert "has shrunk" in ob.critical_point_test(converging.step_grad_norm).finding
     verdict = ob.critical_point_test(bouncing.step_grad_norm)
     assert verdict.finding.startswith("not at a critical point")
     assert verdict.evidence["final / peak"] > 0.1
     assert bouncing.step_loss[-1] < bouncing.step_loss[0] / 3  # while the cost keeps falling
+    loss = ob.functional_loss(bouncing.model, ob.squared_error, digits_oh.x_train, digits_oh.y_train)
+    sharpness = ob.top_eigenvalue(loss, ob.get_flat_params(bouncing.model))
+    assert abs(sharpness / (2 / 1.0) - 1) < 0.15  # at the edge of stability, 2 / step
