@@ -113,3 +113,24 @@ def test_widget_claims_depth_scale_and_learning_rate(seed):
     # for two layers the plateau, counted in steps, scales as 1/lr (time in units of tau is fixed)
     ratio = (top[2][0] * 0.03) / (top[2][2] * 0.01)
     assert 0.8 < float(ratio) < 1.25
+
+
+def test_decoupled_deep_nets_follow_the_balanced_deep_equation():
+    # three random hidden frames (the role of three seeds) trained in one batch per depth
+    x, y = ln.hierarchical_data(3)
+    first, abruptness = {}, {}
+    for depth in (2, 3, 4):
+        runs = ln.simulate_linear_net(x, y, depth=depth, width=16, lrs=0.002, steps=12000, record_every=40,
+                                      seed=0, n_runs=3, decoupled_u0=1e-3)
+        s = runs.modes.s
+        theory = ln.deep_mode_strength(runs.steps, s, torch.full_like(s, 1e-3), depth, tau=500.0)
+        assert float(((runs.strength - theory[:, None, :]) / s).abs().max()) < 0.05
+
+        def reach(fraction):  # first step at which each mode reaches fraction * s
+            return ln.half_learning_times(runs.strength, 2 * fraction * s, runs.steps)[:, 0]
+
+        first[depth] = reach(0.5)
+        abruptness[depth] = (reach(0.9) - reach(0.1)) / reach(0.5)  # rise time relative to the plateau
+    # deeper: a longer plateau from the same u0, and a sharper rise relative to it
+    assert bool((first[2] < first[3]).all()) and bool((first[3] < first[4]).all())
+    assert bool((abruptness[4] < abruptness[3]).all()) and bool((abruptness[3] < abruptness[2]).all())

@@ -228,7 +228,7 @@ def test_batched_trajectories_match_single_ones_and_hyperbolas_are_level_sets():
         (lambda: ln.saxe_mode_strength(torch.zeros(3), torch.ones(2), torch.zeros(2)), ValueError),
         (lambda: ln.saxe_mode_strength(torch.zeros(3), torch.ones(2), torch.ones(2), tau=0.0), ValueError),
         (lambda: ln.saxe_half_time(torch.ones(2), torch.ones(2)), ValueError),
-        (lambda: ln.deep_mode_strength(torch.tensor([1.0, 2.0]), torch.ones(1), torch.full((1,), 0.1), 3), ValueError),
+        (lambda: ln.deep_mode_strength(torch.tensor([2.0, 1.0]), torch.ones(1), torch.full((1,), 0.1), 3), ValueError),
         (lambda: ln.deep_mode_strength(torch.tensor([0.0, 1.0]), torch.ones(1), torch.full((1,), 0.1), 1), ValueError),
         (lambda: ln.simulate_linear_net(*ln.hierarchical_data(2), lrs=-0.1), ValueError),
         (lambda: ln.simulate_linear_net(*ln.hierarchical_data(2), init_scales=math.nan), ValueError),
