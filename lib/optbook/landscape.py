@@ -390,7 +390,7 @@ def trajectory_view(
     loss = functional_loss(model, loss_fn, data.x_train, data.y_train)
     grid = loss_plane(loss, plane.center, plane.d1, plane.d2, alphas, betas)
     with torch.no_grad():
-        path_loss = torch.func.vmap(loss)(record.thetas)
+        path_loss = torch.func.vmap(loss, chunk_size=auto_chunk_size(loss, record.start))(record.thetas)
     return TrajectoryView(record, plane, torch.as_tensor(alphas), torch.as_tensor(betas), grid, path_loss)
 
 
