@@ -50,6 +50,11 @@ def test_hessian_operator_reuses_one_graph_and_counts(net_problem):
         v = torch.randn_like(theta)
         assert torch.allclose(op(v), h @ v, atol=1e-12)
     assert op.n_matvec == 3
+    block = torch.randn(5, theta.numel(), dtype=torch.float64)
+    assert torch.allclose(op.matmat(block), block @ h, atol=1e-12)
+    assert op.n_matvec == 8
+    with pytest.raises(ValueError, match="vs must have"):
+        op.matmat(block[:, :3])
     assert torch.allclose(op.gradient, ob.gradient(loss, theta))
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._validate import check_positive, check_vector
+from ._validate import check_positive, check_tensor, check_vector
 from .params import LossFn
 
 
@@ -68,6 +68,18 @@ class HessianOperator:
         return torch.zeros_like(self.gradient) if hv is None else hv.detach()
 
     __call__ = matvec
+
+    def matmat(self, vs: Tensor) -> Tensor:
+        """Return H V^T for the rows of ``vs`` [k, P] in one batched backward pass (k products)."""
+        check_tensor("vs", vs, ndim=2)
+        if vs.shape[1] != self.dim:
+            raise ValueError(f"vs must have {self.dim} columns, got {vs.shape[1]}")
+        self.n_matvec += vs.shape[0]
+        (hv,) = torch.autograd.grad(
+            self._grad, self._theta, grad_outputs=vs.to(self._theta.device, self.dtype), retain_graph=True,
+            is_grads_batched=True,
+        )
+        return hv.detach()
 
 
 def hvp(loss: LossFn, theta: Tensor, v: Tensor) -> Tensor:
