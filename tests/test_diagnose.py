@@ -142,3 +142,10 @@ def test_report_figure_draws_three_panels_also_for_a_diverged_run():
 def test_exports():
     assert ob.diagnose_training is diagnose_training and ob.TrainingMonitor is not None
     assert np.isclose(ob.diagnose.BEST_STEP_RATIO, 0.5)
+
+
+def test_critical_point_test_calls_a_blow_up_a_divergence():
+    grad_norms = [1.0, 10.0, 1e6, 1e16, 2e14, 2e14, 2e14, 2e14]
+    verdict = ob.critical_point_test(grad_norms)
+    assert "diverging" in verdict.finding and verdict.evidence["peak / first"] == 1e16
+    assert "diverging" not in ob.critical_point_test([1.0, 20.0, 25.0, 24.0, 26.0, 25.0]).finding

@@ -35,7 +35,8 @@ def critical_point_test(grad_norms: Sequence[float], shrink: float = 0.01, tail:
 
     Compares the median gradient norm over the last ``tail`` of the run with its largest running
     value: below ``shrink`` times that peak, training may be at (or near) a critical point; above
-    it, the trouble is not a local minimum nor any other critical point.
+    it, the trouble is not a local minimum nor any other critical point. A peak more than
+    ``BLOWUP`` times the first value is reported as a diverging run (still not a critical point).
     """
     check_positive("shrink", shrink)
     check_fraction("tail", tail)
@@ -47,9 +48,16 @@ def critical_point_test(grad_norms: Sequence[float], shrink: float = 0.01, tail:
     end = float(np.median(g[-max(1, int(tail * g.size)) :]))
     peak = float(np.max(g))
     evidence = {"final gradient norm": end, "peak gradient norm": peak, "final / peak": end / peak}
+    if g[0] > 0 and peak > BLOWUP * g[0]:
+        evidence["peak / first"] = peak / g[0]
+        return Verdict("critical point", "not at a critical point: the run is diverging (the gradient norm blew up)", evidence)
     if end <= shrink * peak:
         return Verdict("critical point", "the gradient norm has shrunk: training is at or near a critical point", evidence)
     return Verdict("critical point", "not at a critical point: the gradient norm has not shrunk", evidence)
+
+
+BLOWUP = 1e4
+"""A gradient norm that peaks above 1e4 times its first value means the run diverged."""
 
 
 # --- The three tests on a `TrainingMonitor` record, and the report ----------------------------
