@@ -257,27 +257,26 @@ def norm_growth(grad_norm: Tensor, window: int) -> tuple[Tensor, Tensor]:
 DIGITS_SIZES = [64, 32, 32, 10]
 
 
+def _digits_runs(seeds: list[int], lrs: list[float]) -> tuple[nn.Module, Split, Tensor, Tensor]:
+    """The squared-error digits set-up shared by the GD and SGD runs: model, data, starts, steps."""
+    if len(seeds) != len(lrs):
+        raise ValueError(f"seeds and lrs must have the same length, got {len(seeds)} and {len(lrs)}")
+    thetas = initial_params(DIGITS_SIZES, list(seeds))
+    lr_tensor = torch.tensor([check_positive(f"lrs[{i}]", lr) for i, lr in enumerate(lrs)])
+    return mlp(DIGITS_SIZES, "tanh", seed=0), digits().one_hot(), thetas, lr_tensor
+
+
 def digits_full_batch_gd(seeds: list[int], lrs: list[float], steps: int = 1500, monitor_every: int = 20,
                          ) -> tuple[MonitoredRuns, nn.Module, Split]:
     """Full-batch GD with squared error on the digits (64-32-32-10 tanh): run r has seed ``seeds[r]``, step ``lrs[r]``."""
-    if len(seeds) != len(lrs):
-        raise ValueError(f"seeds and lrs must have the same length, got {len(seeds)} and {len(lrs)}")
-    data = digits().one_hot()
-    model = mlp(DIGITS_SIZES, "tanh", seed=0)
-    thetas = initial_params(DIGITS_SIZES, list(seeds))
-    lr_tensor = torch.tensor([check_positive(f"lrs[{i}]", lr) for i, lr in enumerate(lrs)])
+    model, data, thetas, lr_tensor = _digits_runs(seeds, lrs)
     return full_batch_gd(model, squared_error, data, thetas, lr_tensor, steps, monitor_every), model, data
 
 
 def digits_monitored_sgd(seeds: list[int], lrs: list[float], batch_size: int, steps: int = 1500,
                          monitor_every: int = 20, seed: int = 0) -> tuple[MonitoredRuns, nn.Module, Split]:
     """`digits_full_batch_gd` with minibatches of ``batch_size`` (squared error; full-batch monitors)."""
-    if len(seeds) != len(lrs):
-        raise ValueError(f"seeds and lrs must have the same length, got {len(seeds)} and {len(lrs)}")
-    data = digits().one_hot()
-    model = mlp(DIGITS_SIZES, "tanh", seed=0)
-    thetas = initial_params(DIGITS_SIZES, list(seeds))
-    lr_tensor = torch.tensor([check_positive(f"lrs[{i}]", lr) for i, lr in enumerate(lrs)])
+    model, data, thetas, lr_tensor = _digits_runs(seeds, lrs)
     runs = monitored_sgd(model, squared_error, data, thetas, lr_tensor, steps, batch_size, monitor_every, seed)
     return runs, model, data
 
