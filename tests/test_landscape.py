@@ -301,3 +301,20 @@ def test_largest_gap_and_bulk_share():
         landscape.largest_gap(eigenvalues, search=1)
     with pytest.raises(ValueError, match="rel_tol"):
         landscape.bulk_share(eigenvalues, 0.0)
+
+
+@pytest.mark.parametrize("sizes, activation", [([5, 7, 3], "tanh"), ([5, 6, 4, 3], "relu"), ([5, 3], "linear")])
+def test_mlp_fast_path_equals_the_generic_evaluation(sizes, activation):
+    """loss_plane/interpolate exploit an MLP's linear first layer; the values must not change."""
+    data = ob.blobs(n=40, n_features=5, n_classes=3, seed=2, dtype=torch.float64)
+    net = ob.mlp(sizes, activation=activation, seed=1, dtype=torch.float64)
+    loss = ob.functional_loss(net, ob.cross_entropy, data.x_train, data.y_train)
+    generic = lambda theta: loss(theta)  # hides the structure: the generic vmapped path
+    theta = ob.get_flat_params(net)
+    d1, d2 = torch.randn(2, theta.numel(), dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    grid = torch.linspace(-1, 1, 7, dtype=torch.float64)
+    for chunk in (None, 1, 5):
+        fast = landscape.loss_plane(loss, theta, d1, d2, grid, grid, chunk_size=chunk)
+        assert torch.allclose(fast, landscape.loss_plane(generic, theta, d1, d2, grid, grid), atol=1e-12)
+    line = landscape.interpolate(loss, theta, theta + d1, grid)
+    assert torch.allclose(line, landscape.interpolate(generic, theta, theta + d1, grid), atol=1e-12)

@@ -68,39 +68,48 @@ def unflatten(model: nn.Module, theta: Tensor) -> dict[str, Tensor]:
     return {n: piece.reshape(*batch, *p.shape) for (n, p), piece in zip(named, pieces)}
 
 
+class FunctionalLoss:
+    """``J(theta) = loss_fn(model_theta(inputs), targets)`` as a pure function of a flat theta.
+
+    Never touches the model's own weights and works under ``torch.func.vmap``/``grad``/
+    ``hessian``; buffers (if any) are taken from the model. It keeps the model, loss and data it
+    was built from, so that tools such as `optbook.landscape.loss_plane` can exploit the
+    network's structure.
+    """
+
+    def __init__(self, model: nn.Module, loss_fn: Callable[[Tensor, Tensor], Tensor], inputs: Tensor,
+                 targets: Tensor):
+        named = _named_trainable(model)
+        check_tensor("inputs", inputs)
+        check_tensor("targets", targets)
+        if inputs.shape[0] != targets.shape[0]:
+            raise ValueError(
+                f"inputs and targets must have the same number of rows, got {inputs.shape[0]} and {targets.shape[0]}"
+            )
+        self.model, self.loss_fn, self.inputs, self.targets = model, loss_fn, inputs, targets
+        self.size = sum(p.numel() for _, p in named)
+        self.frozen = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
+        self.frozen.update(dict(model.named_buffers()))
+
+    def __call__(self, theta: Tensor) -> Tensor:
+        if theta.shape[-1] != self.size:
+            raise ValueError(f"theta must have {self.size} entries, got {theta.shape[-1]}")
+        params = unflatten(self.model, theta)
+        params.update(self.frozen)
+        loss_value = self.loss_fn(functional_call(self.model, params, (self.inputs,)), self.targets)
+        if loss_value.dim() != 0:
+            raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss_value.shape)}")
+        return loss_value
+
+
 def functional_loss(
     model: nn.Module,
     loss_fn: Callable[[Tensor, Tensor], Tensor],
     inputs: Tensor,
     targets: Tensor,
-) -> LossFn:
-    """Return ``J(theta) = loss_fn(model_theta(inputs), targets)``, a pure function of theta.
-
-    The returned function never touches the model's own weights and works under
-    ``torch.func.vmap``/``grad``/``hessian``; buffers (if any) are taken from the model.
-    """
-    named = _named_trainable(model)
-    check_tensor("inputs", inputs)
-    check_tensor("targets", targets)
-    if inputs.shape[0] != targets.shape[0]:
-        raise ValueError(
-            f"inputs and targets must have the same number of rows, got {inputs.shape[0]} and {targets.shape[0]}"
-        )
-    size = sum(p.numel() for _, p in named)
-    frozen = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
-    frozen.update(dict(model.named_buffers()))
-
-    def loss(theta: Tensor) -> Tensor:
-        if theta.shape[-1] != size:
-            raise ValueError(f"theta must have {size} entries, got {theta.shape[-1]}")
-        params = unflatten(model, theta)
-        params.update(frozen)
-        loss_value = loss_fn(functional_call(model, params, (inputs,)), targets)
-        if loss_value.dim() != 0:
-            raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss_value.shape)}")
-        return loss_value
-
-    return loss
+) -> FunctionalLoss:
+    """Return ``J(theta) = loss_fn(model_theta(inputs), targets)``, a pure function of theta."""
+    return FunctionalLoss(model, loss_fn, inputs, targets)
 
 
 def batched_loss(loss: LossFn, thetas: Tensor, chunk_size: int | None = None) -> Tensor:
