@@ -17,11 +17,11 @@ nothing: it reads an existing ``_build`` in the repository, or reports that ther
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import re
 import shutil
 import statistics
+import sys
 import tempfile
 from pathlib import Path
 
@@ -119,10 +119,13 @@ def execution_rows(cache_dir: Path, source: str) -> list[dict]:
 
 
 def _build_module():
-    spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """scripts/build_book.py, imported by name (its worker processes must be able to import it too)."""
+    scripts = str(ROOT / "scripts")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    import build_book
+
+    return build_book
 
 
 def build_rows(work: Path) -> tuple[list[dict], Path | None]:
