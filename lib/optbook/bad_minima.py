@@ -22,6 +22,8 @@ import torch
 from torch import Tensor
 
 from ._validate import check_positive, check_positive_int, check_tensor, check_vector
+from .curvature import gradient
+from .spectrum import hessian_eigenvalues
 
 LOSSES = ("squared", "cross_entropy")
 
@@ -104,10 +106,7 @@ def _sigmoid_unit_gradient(w: Tensor, x: Tensor, y: Tensor, loss: str) -> Tensor
 def local_minimum_report(cost: Callable[[Tensor], Tensor], point: Tensor) -> tuple[float, Tensor]:
     """Gradient norm and Hessian eigenvalues (ascending) of a scalar ``cost`` at ``point`` (exact, autograd)."""
     check_vector("point", point)
-    point = point.detach()
-    g = torch.func.grad(cost)(point)
-    h = torch.func.hessian(cost)(point)
-    return float(g.norm()), torch.linalg.eigvalsh(0.5 * (h + h.T))
+    return float(gradient(cost, point).norm()), hessian_eigenvalues(cost, point)
 
 
 def second_differences(values: Tensor) -> Tensor:

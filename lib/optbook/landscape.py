@@ -28,6 +28,7 @@ from torch.overrides import TorchFunctionMode
 
 from ._validate import check_positive, check_positive_int, check_tensor, check_vector
 from .data import Split
+from .curvature import hessian
 from .params import LossFn, _named_trainable, get_flat_params, unflatten
 
 __all__ = [
@@ -471,7 +472,7 @@ def plane_hessian(loss: LossFn, plane: TrajectoryPlane, coordinates: Tensor) -> 
     def restricted(ab: Tensor) -> Tensor:
         return loss(plane.center + ab @ basis)
 
-    return torch.func.hessian(restricted)(coordinates.detach().to(dtype)).detach().to(torch.float64)
+    return hessian(restricted, coordinates.detach().to(dtype)).to(torch.float64)
 
 
 def with_hidden_bias(model: nn.Sequential, value: float) -> nn.Sequential:

@@ -32,6 +32,7 @@ from torch import Tensor
 
 from ._validate import check_positive, check_positive_int, check_tensor
 from .models import mlp
+from .spectrum import hessian_eigenvalues
 from .params import LossFn, functional_loss, num_params
 from .training import squared_error
 
@@ -244,7 +245,7 @@ def tanh_saddle_problem(width: int = 3, n_samples: int = 64, seed: int = 0) -> S
     net = mlp([width, width, width], activation="tanh", seed=seed, bias=False, dtype=torch.float64)
     loss = functional_loss(net, squared_error, x, y)
     saddle = torch.zeros(num_params(net), dtype=torch.float64)
-    eigenvalues = torch.linalg.eigvalsh(torch.func.hessian(loss)(saddle))
+    eigenvalues = hessian_eigenvalues(loss, saddle)
     return SaddleProblem(loss, saddle, eigenvalues)
 
 
