@@ -28,13 +28,14 @@ def use_book_style() -> None:
     mpl.rcParams.update(BOOK_STYLE)
 
 
-def running_average(values: Sequence[float], window: int) -> np.ndarray:
-    """Trailing moving average of ``values`` (shorter windows at the start), same length as input."""
+def running_average(values: Sequence[float] | np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average along axis 0 (shorter windows at the start), for [T] or [T, R] input."""
     check_positive_int("window", window)
     x = np.asarray(values, dtype=float)
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"values must be a non-empty 1-D sequence, got shape {x.shape}")
-    csum = np.cumsum(np.insert(x, 0, 0.0))
-    idx = np.arange(1, x.size + 1)
+    if x.ndim not in (1, 2) or x.shape[0] == 0:
+        raise ValueError(f"values must be a non-empty 1-D or 2-D array, got shape {x.shape}")
+    csum = np.concatenate([np.zeros((1, *x.shape[1:])), np.cumsum(x, axis=0)])
+    idx = np.arange(1, x.shape[0] + 1)
     start = np.maximum(idx - window, 0)
-    return (csum[idx] - csum[start]) / (idx - start)
+    count = (idx - start).reshape(-1, *([1] * (x.ndim - 1)))
+    return (csum[idx] - csum[start]) / count

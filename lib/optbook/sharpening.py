@@ -23,6 +23,7 @@ from ._validate import check_positive, check_positive_int, check_tensor
 from .data import Split, digits
 from .models import mlp
 from .params import functional_loss, get_flat_params, unflatten
+from .plotting import running_average
 from .spectrum import top_eigenvalue
 from .training import cross_entropy, squared_error
 
@@ -231,15 +232,9 @@ def sharpness(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor,
 
 
 def window_mean(values: Tensor, window: int) -> Tensor:
-    """Trailing running average along axis 0 (shorter windows at the start), for [T] or [T, R] tensors."""
+    """`optbook.plotting.running_average` for [T] or [T, R] tensors (float64 tensor out)."""
     check_tensor("values", values, finite=False)
-    window = check_positive_int("window", window)
-    x = values.to(torch.float64)
-    csum = torch.cat([torch.zeros_like(x[:1]), x.cumsum(0)])
-    idx = torch.arange(1, x.shape[0] + 1)
-    start = (idx - window).clamp(min=0)
-    count = (idx - start).to(torch.float64).reshape(-1, *([1] * (x.dim() - 1)))
-    return (csum[idx] - csum[start]) / count
+    return torch.from_numpy(running_average(values.detach().cpu().numpy(), window))
 
 
 def norm_growth(grad_norm: Tensor, window: int) -> tuple[Tensor, Tensor]:
