@@ -67,7 +67,7 @@ from .training import (
     squared_error,
     train,
 )
-from .widgets import interactive_figure
+from .widgets import BlitPlot, interactive_figure
 
 # Chapter modules (each chapter's issue adds its line here):
 from .monitor import MonitorRecord, TrainingMonitor, train_digits_mlp
