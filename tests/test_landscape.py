@@ -303,12 +303,26 @@ def test_largest_gap_and_bulk_share():
         landscape.bulk_share(eigenvalues, 0.0)
 
 
-@pytest.mark.parametrize("sizes, activation", [([5, 7, 3], "tanh"), ([5, 6, 4, 3], "relu"), ([5, 3], "linear")])
-def test_mlp_fast_path_equals_the_generic_evaluation(sizes, activation):
+def one_hot_mse(outputs, targets):
+    """A loss the fast path does not know: it must fall back to one call per point."""
+    return ((outputs - torch.nn.functional.one_hot(targets, outputs.shape[-1])) ** 2).mean()
+
+
+@pytest.mark.parametrize("sizes, activation, loss_name", [
+    ([5, 7, 3], "tanh", "cross_entropy"), ([5, 6, 4, 3], "relu", "cross_entropy"), ([5, 3], "linear", "cross_entropy"),
+    ([5, 7, 3], "tanh", "soft_cross_entropy"), ([5, 7, 3], "sigmoid", "squared_error"), ([5, 7, 3], "tanh", "unknown"),
+])
+def test_mlp_fast_path_equals_the_generic_evaluation(sizes, activation, loss_name):
     """loss_plane/interpolate exploit an MLP's linear first layer; the values must not change."""
     data = ob.blobs(n=40, n_features=5, n_classes=3, seed=2, dtype=torch.float64)
     net = ob.mlp(sizes, activation=activation, seed=1, dtype=torch.float64)
-    loss = ob.functional_loss(net, ob.cross_entropy, data.x_train, data.y_train)
+    one_hot = torch.nn.functional.one_hot(data.y_train, 3).to(torch.float64)
+    loss_fn, targets = {"cross_entropy": (ob.cross_entropy, data.y_train),
+                        "soft_cross_entropy": (ob.cross_entropy, 0.8 * one_hot + 0.2 / 3),
+                        "squared_error": (ob.squared_error, one_hot),
+                        "unknown": (one_hot_mse, data.y_train)}[loss_name]
+    loss = ob.functional_loss(net, loss_fn, data.x_train, targets)
+    assert (landscape._columnwise_loss(loss_fn, targets) is None) == (loss_name == "unknown")
     generic = lambda theta: loss(theta)  # hides the structure: the generic vmapped path
     theta = ob.get_flat_params(net)
     d1, d2 = torch.randn(2, theta.numel(), dtype=torch.float64, generator=torch.Generator().manual_seed(0))
