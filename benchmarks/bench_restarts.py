@@ -72,7 +72,7 @@ def compare(name: str, sizes, loss_fn, x, y, lr: float, n_nets: int, steps: int,
     return [
         row(BENCH, case, "Python loop of N trainings (median)", t["loop"], "s", notes="torch.optim.SGD, full batch"),
         row(BENCH, case, "ob.gradient_descent_many, N at once (median)", t["batched"], "s",
-            notes="one vmap; also records every step's loss and gradient norm"),
+            notes="one batched pass per step (batched matrix products for a plain MLP with a known loss, else vmap); also records every step's loss and gradient norm"),
         row(BENCH, case, "speed-up: loop / batched", speedup, "x", ">= 5", speedup >= 5),
         row(BENCH, case, "max |final parameters batched - loop|", max_diff, "", "allclose (rtol 1e-4, atol 1e-5)",
             same and moved > 0, f"every network, float32; mean |change| from the start {moved:.3g}"),

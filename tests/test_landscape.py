@@ -322,7 +322,7 @@ def test_mlp_fast_path_equals_the_generic_evaluation(sizes, activation, loss_nam
                         "squared_error": (ob.squared_error, one_hot),
                         "unknown": (one_hot_mse, data.y_train)}[loss_name]
     loss = ob.functional_loss(net, loss_fn, data.x_train, targets)
-    assert (landscape._columnwise_loss(loss_fn, targets) is None) == (loss_name == "unknown")
+    assert (ob.batched.columnwise_loss(loss_fn, targets) is None) == (loss_name == "unknown")
     generic = lambda theta: loss(theta)  # hides the structure: the generic vmapped path
     theta = ob.get_flat_params(net)
     d1, d2 = torch.randn(2, theta.numel(), dtype=torch.float64, generator=torch.Generator().manual_seed(0))

@@ -5,7 +5,8 @@ Import it as ``import optbook as ob``. One module per concept:
 - ``params``: a model's parameters as one flat vector and its cost as a pure function J(theta)
 - ``curvature``: gradients, exact Hessian-vector products, eq. 8.10's g^T g and g^T H g
 - ``spectrum``: Lanczos, dense eigenvalues, Hutchinson's trace, the Morse index
-- ``training``: training loops that record what the chapters plot; many runs batched in one vmap
+- ``training``: training loops that record what the chapters plot; many runs trained at once
+- ``batched``: many parameter vectors of one small MLP evaluated in one pass (restarts, planes)
 - ``data``, ``models``: the digits and small generated sets; seeded small networks
 - ``diagnose``: plain-language verdicts from a training record
 - ``widgets``, ``plotting``, ``publish``: interactive figures that also work without a kernel; the
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from . import curvature, data, diagnose, models, params, plotting, publish, spectrum, training, widgets
+from . import batched, curvature, data, diagnose, models, params, plotting, publish, spectrum, training, widgets
 from .curvature import (
     GradientCurvature,
     HessianOperator,

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
 from ._validate import check_positive, check_positive_int, check_tensor, check_vector
+from .batched import IN_PLACE, columnwise_loss, plain_mlp
 from .data import Split
 from .curvature import hessian
 from .params import LossFn, _named_trainable, get_flat_params, unflatten
@@ -96,56 +97,6 @@ def auto_chunk_size(loss: LossFn, theta: Tensor, cache_bytes: int = CACHE_BYTES)
     return int(min(MAX_CHUNK, max(MIN_CHUNK, cache_bytes // largest)))
 
 
-ELEMENTWISE = (nn.Tanh, nn.ReLU, nn.Sigmoid, nn.Identity)
-
-
-def _plain_mlp(loss: LossFn) -> nn.Sequential | None:
-    """The network behind ``loss`` if it is a Linear/elementwise nn.Sequential with every parameter trained."""
-    model = getattr(loss, "model", None)
-    if not isinstance(model, nn.Sequential) or not len(model) or not isinstance(model[0], nn.Linear):
-        return None
-    if any(not isinstance(m, (nn.Linear, *ELEMENTWISE)) for m in model) or list(model.buffers()):
-        return None
-    if any(not p.requires_grad for p in model.parameters()):
-        return None
-    return model
-
-
-def _columnwise_loss(loss_fn: Callable, targets: Tensor) -> Callable[[Tensor], Tensor] | None:
-    """A known loss as a function of outputs laid out [points, classes, examples] -> [points].
-
-    With the examples along the last axis every reduction over classes is a vectorized pass over
-    contiguous memory; PyTorch's row-wise log-softmax over 10 classes is ten times slower (measured).
-    Returns None for a loss it does not know, which is then evaluated point by point.
-    """
-    from .training import cross_entropy, squared_error
-
-    if loss_fn in (cross_entropy, nn.functional.cross_entropy):
-        if targets.dim() == 1:  # class indices
-            index = targets[None, None, :]
-
-            def ce_index(out: Tensor) -> Tensor:
-                top = out.amax(1, keepdim=True)
-                log_norm = (out - top).exp_().sum(1).log_() + top[:, 0]
-                picked = out.gather(1, index.expand(out.shape[0], 1, -1))[:, 0]
-                return (log_norm - picked).mean(1)
-
-            return ce_index
-        probabilities = targets.T[None]
-
-        def ce_soft(out: Tensor) -> Tensor:
-            return -(probabilities * out.log_softmax(1)).sum(1).mean(1)
-
-        return ce_soft
-    if loss_fn is squared_error:
-        wanted = targets.T[None]
-        return lambda out: 0.5 * (out - wanted).pow(2).sum(1).mean(1)
-    return None
-
-
-IN_PLACE = {nn.Tanh: Tensor.tanh_, nn.ReLU: Tensor.relu_, nn.Sigmoid: Tensor.sigmoid_, nn.Identity: lambda h: h}
-
-
 def _mlp_combinations(loss: LossFn, model: nn.Sequential, center: Tensor, directions: Tensor,
                       coefficients: Tensor, chunk_size: int | None) -> Tensor:
     """`_evaluate_combinations` for a plain MLP, exploiting that its first layer is linear in theta.
@@ -173,7 +124,7 @@ def _mlp_combinations(loss: LossFn, model: nn.Sequential, center: Tensor, direct
     chunk = chunk_size or int(min(MAX_CHUNK, CACHE_BYTES // (n * widest * x.element_size())))
     if chunk < MIN_CHUNK:  # wide layers: batching only adds memory traffic, go point by point (measured)
         chunk = 1
-    columnwise = _columnwise_loss(loss.loss_fn, loss.targets)
+    columnwise = columnwise_loss(loss.loss_fn, loss.targets)
     values = []
     with torch.no_grad():
         for start in range(0, coefficients.shape[0], chunk):
@@ -199,7 +150,7 @@ def _mlp_combinations(loss: LossFn, model: nn.Sequential, center: Tensor, direct
 def _evaluate_combinations(loss: LossFn, center: Tensor, directions: Tensor, coefficients: Tensor,
                            chunk_size: int | None) -> Tensor:
     """J(center + coefficients @ directions) for each row of ``coefficients``, vmapped in chunks."""
-    model = _plain_mlp(loss)
+    model = plain_mlp(loss)
     if model is not None:
         return _mlp_combinations(loss, model, center, directions, coefficients, chunk_size)
     chunk = chunk_size or auto_chunk_size(loss, center)
