@@ -89,7 +89,7 @@ def latency_rows(html_dir: Path, source: str) -> list[dict]:
     case = f"{n_widgets} widgets, {len(frames)} frames ({source})"
     return [
         row(BENCH, case, "widget redraw: median", median, "ms", f"< {REDRAW_BUDGET_MS}", median < REDRAW_BUDGET_MS,
-            f"plot + PNG per frame, timed while the page was built; page medians: {per_page}"),
+            f"update + blit + PNG per frame (a BlitPlot's first frame of each scene also builds its figure), timed while the page was built; page medians: {per_page}"),
         row(BENCH, case, "widget redraw: 95th percentile", percentile(frames, 95), "ms"),
         row(BENCH, case, "widget redraw: slowest frame", max(frames), "ms"),
     ]
