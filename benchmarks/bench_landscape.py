@@ -3,7 +3,7 @@
 Both evaluate the full-batch loss on a 41 x 41 grid of the plane through the model's parameters
 spanned by two directions. `loss-landscapes` walks the grid with in-place updates of the model
 and one forward pass per point in a Python loop; the library forms each point afresh and
-evaluates chunks of points in one vmapped call.
+evaluates chunks of points at once (batched matrix products for an MLP, see `optbook.batched`).
 
 Same values: `random_plane` draws its own filter-normalized directions, so the benchmark draws
 them again from the same seed with the package's own functions, and asks the library for the
