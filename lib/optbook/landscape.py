@@ -10,9 +10,12 @@ shows. For the other flat regions of sec. 8.2.3: `with_hidden_bias` saturates a 
 and `plateau_span` measures the plateau that follows; `dense_hessian_spectrum`, `largest_gap`
 and `bulk_share` describe the spectrum at the end of training (Sagun et al. 2016, 2017).
 
-Grids are evaluated with `torch.func.vmap` in chunks: a fully batched grid is slower than a loop
-once the batched intermediates outgrow the CPU cache, so the default chunk size is chosen from
-the size of the intermediates of one evaluation (measured once, see `auto_chunk_size`).
+Grids are evaluated in chunks: a fully batched grid is slower than a loop once the batched
+intermediates outgrow the CPU cache, so the default chunk size is chosen from the size of the
+intermediates of one evaluation (measured once, see `auto_chunk_size`). A plain MLP with a known
+loss is evaluated as batched matrix products whose first layer is formed from precomputed pieces
+(the plane is linear in the first layer's weights; see `_mlp_combinations` and `optbook.batched`),
+any other model with `torch.func.vmap`.
 """
 
 from __future__ import annotations
