@@ -38,6 +38,21 @@ def test_mlp_seeded_scaled_and_global_rng_untouched():
     assert len(ob.mlp([3, 4, 4, 2], activation="relu")) == 5
 
 
+def test_digits_cnn_seeded_shapes_and_global_rng_untouched():
+    torch.manual_seed(7)
+    expected_next = torch.rand(1)
+    torch.manual_seed(7)
+    a = ob.models.digits_cnn(seed=3)
+    assert torch.equal(torch.rand(1), expected_next)
+    assert torch.equal(ob.get_flat_params(a), ob.get_flat_params(ob.models.digits_cnn(seed=3)))
+    assert not torch.equal(ob.get_flat_params(a), ob.get_flat_params(ob.models.digits_cnn(seed=4)))
+    assert ob.num_params(a) == (9 * 8 + 8) + (72 * 8 + 8) + (288 * 10 + 10)
+    assert a(ob.digits().x_val[:5]).shape == (5, 10)
+    b = ob.models.digits_cnn(channels=2, dtype=torch.float64)
+    assert b(torch.zeros(3, 64, dtype=torch.float64)).shape == (3, 10)
+    assert ob.num_params(b) == (9 * 2 + 2) + (18 * 2 + 2) + (72 * 10 + 10)
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="val_fraction"):
         ob.digits(val_fraction=1.5)
@@ -53,3 +68,9 @@ def test_bad_input():
         ob.mlp([3, 2], activation="swish")
     with pytest.raises(ValueError, match="init_scale"):
         ob.mlp([3, 2], init_scale=-1.0)
+    with pytest.raises(ValueError, match="channels"):
+        ob.models.digits_cnn(channels=0)
+    with pytest.raises(TypeError, match="seed"):
+        ob.models.digits_cnn(seed=1.5)
+    with pytest.raises(TypeError, match="dtype"):
+        ob.models.digits_cnn(dtype=torch.int64)

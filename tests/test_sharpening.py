@@ -45,6 +45,19 @@ def test_full_batch_gd_matches_a_plain_loop_and_the_monitors(problem):
             theta = theta - lrs[r] * g
 
 
+def test_looped_runs_match_the_vmapped_ones(problem):
+    data, model, thetas = problem
+    data = data.one_hot()
+    lrs = torch.tensor([0.3, 0.7], dtype=torch.float64)
+    a = S.full_batch_gd(model, ob.squared_error, data, thetas, lrs, steps=8, monitor_every=4)
+    b = S.full_batch_gd(model, ob.squared_error, data, thetas, lrs, steps=8, monitor_every=4, vectorize=False)
+    for name in ["loss", "grad_norm", "gTg", "gTHg", "train_error", "val_error", "params"]:
+        assert torch.allclose(getattr(a, name), getattr(b, name), rtol=1e-10, atol=1e-14), name
+    c = S.monitored_sgd(model, ob.squared_error, data, thetas, lrs, steps=4, batch_size=7, monitor_every=2, seed=1)
+    d = S._monitored_descent(model, ob.squared_error, data, thetas, lrs, 4, 2, 7, 1, vectorize=False)
+    assert torch.allclose(c.grad_norm, d.grad_norm, rtol=1e-10) and torch.allclose(c.gTHg, d.gTHg, rtol=1e-8)
+
+
 def test_full_batch_gd_keeps_divergent_runs(problem):
     data, model, thetas = problem
     runs = S.full_batch_gd(model, ob.squared_error, data.one_hot(), thetas,
@@ -134,6 +147,9 @@ def test_digits_experiments_have_the_documented_shapes():
     assert runs.loss.shape == (5, 2) and runs.gTg.shape == (3, 2)
     assert runs.params.shape == (3, 2, ob.num_params(model))
     assert data.y_train.dim() == 2
+    cnn, model, _ = S.digits_cnn_full_batch_gd([0, 1], [0.15, 0.1], steps=4, monitor_every=2)
+    assert cnn.loss.shape == (5, 2) and cnn.params.shape == (3, 2, ob.num_params(model))
+    assert torch.equal(cnn.params[0, 1], ob.get_flat_params(ob.models.digits_cnn(seed=1)))
     sgd, _, data = S.digits_minibatch_sgd([0, 1, 2], epochs=1, batch_size=400)
     assert sgd.minibatch_grad_norm.shape == (data.x_train.shape[0] // 400, 3)
     assert sgd.val_error.shape == (2, 3)
@@ -159,6 +175,10 @@ def test_digits_experiments_have_the_documented_shapes():
         (lambda m, d, t: S.digits_full_batch_gd([0, 1], [0.4], steps=2), "same length"),
         (lambda m, d, t: S.digits_full_batch_gd([0], [-0.4], steps=2), "lrs"),
         (lambda m, d, t: S.digits_minibatch_sgd([], epochs=1), "seeds"),
+        (lambda m, d, t: S.digits_cnn_full_batch_gd([], [], steps=2), "seeds"),
+        (lambda m, d, t: S.digits_cnn_full_batch_gd([0, 1], [0.1], steps=2), "same length"),
+        (lambda m, d, t: S.digits_cnn_full_batch_gd([0], [0.0], steps=2), "lrs"),
+        (lambda m, d, t: S.full_batch_gd(m, ob.squared_error, d.one_hot(), t, torch.ones(2), 3, vectorize=1), "vectorize"),
     ],
 )
 def test_bad_arguments_fail_loudly(problem, call, match):

@@ -46,3 +46,24 @@ def mlp(
         for p in net.parameters():
             p.mul_(init_scale)
     return net
+
+
+def digits_cnn(seed: int = 0, channels: int = 8, dtype: torch.dtype = torch.float32) -> nn.Sequential:
+    """A small tanh CNN for the flat 8x8 digits (two 3x3 convolutions, then a linear layer), seeded.
+
+    Input rows of 64 pixels are reshaped to one-channel 8x8 images, so the net is a drop-in
+    replacement for `mlp` on `optbook.digits` (the 8x8 layout is what makes convolutions apply).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    channels = check_positive_int("channels", channels)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return nn.Sequential(
+            nn.Unflatten(1, (1, 8, 8)),
+            nn.Conv2d(1, channels, 3, padding=1, dtype=dtype), nn.Tanh(),
+            nn.Conv2d(channels, channels, 3, dtype=dtype), nn.Tanh(),
+            nn.Flatten(), nn.Linear(channels * 6 * 6, 10, dtype=dtype),
+        )
