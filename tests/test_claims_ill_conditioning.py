@@ -137,3 +137,39 @@ def test_minibatch_sgd_cross_entropy_rises_only_for_a_while():
     assert (peak.indices < SGD_PEAK_EPOCH * runs.steps_per_epoch).all()
     assert (smooth[-1] <= SGD_DECAY * peak.values).all(), smooth[-1] / peak.values
     assert (runs.val_error[-1] < 0.06).all()
+
+
+# Figure 8.1 with the small CNN (`ob.models.digits_cnn`), the page's subsection "The same with a
+# convolutional network": step 0.15 chosen on seed 0 from its sharpness at initialization
+# (2/lambda_max = 0.138, rounded up), 1,000 steps, the MLP's thresholds. Measured when written:
+# growth 12.5 / 9.3 / 6.7, tail 1.98 / 1.49 / 0.85, validation error 3.7 / 3.7 / 3.5% (seeds 0-2),
+# so seed 2 passes with little room; the runs are chaotic at the edge (bursts), so a change in
+# floating-point order can move these numbers.
+CNN_SEEDS = [0, 1, 2]
+CNN_LR = 0.15
+CNN_STEPS = 1000
+CNN_SHARPNESS_GAP = 0.25  # lambda_max at the end within 25% of 2/eps (it overshoots in bursts)
+
+
+@pytest.fixture(scope="module")
+def cnn_runs():
+    return S.digits_cnn_full_batch_gd(CNN_SEEDS, [CNN_LR] * len(CNN_SEEDS), steps=CNN_STEPS, monitor_every=20)
+
+
+def test_figure_8_1_cnn_gradient_norm_grows_and_stays_up(cnn_runs):
+    runs, _, _ = cnn_runs
+    growth, tail = S.norm_growth(runs.grad_norm, WINDOW)
+    assert (growth >= NORM_GROWTH).all(), growth
+    assert (tail >= NOT_DECAYING).all(), tail
+
+
+def test_figure_8_1_cnn_training_succeeds(cnn_runs):
+    runs, _, _ = cnn_runs
+    assert (runs.val_error[-1] < VAL_ERROR).all(), runs.val_error[-1]
+    assert (runs.loss[-1] < runs.loss[0] / 5).all(), runs.loss[-1] / runs.loss[0]
+
+
+def test_figure_8_1_cnn_ends_near_the_edge_of_stability(cnn_runs):
+    runs, model, data = cnn_runs
+    sharp = S.sharpness(model, ob.squared_error, data, runs.params[-1])
+    assert ((sharp * CNN_LR / 2 - 1).abs() < CNN_SHARPNESS_GAP).all(), sharp
