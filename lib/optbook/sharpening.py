@@ -91,9 +91,11 @@ def _over_runs(fn: Callable, vectorize: bool = True, in_dims: tuple = (0,)) -> C
     if vectorize:
         return vmap(fn, in_dims=in_dims)
 
-    def looped(*args: Tensor):
-        runs = args[0].shape[0]
-        results = [fn(*(a[r] if d == 0 else a for a, d in zip(args, in_dims + (0,) * len(args)))) for r in range(runs)]
+    dims = in_dims
+
+    def looped(*args: Tensor) -> Tensor | tuple[Tensor, ...]:
+        per_arg = dims + (0,) * (len(args) - len(dims))
+        results = [fn(*(a[r] if d == 0 else a for a, d in zip(args, per_arg))) for r in range(args[0].shape[0])]
         if isinstance(results[0], tuple):
             return tuple(torch.stack(parts) for parts in zip(*results))
         return torch.stack(results)
@@ -289,7 +291,7 @@ def digits_full_batch_gd(seeds: list[int], lrs: list[float], steps: int = 1500, 
 
 def digits_cnn_full_batch_gd(seeds: list[int], lrs: list[float], steps: int = 1000, monitor_every: int = 20,
                              ) -> tuple[MonitoredRuns, nn.Module, Split]:
-    """`digits_full_batch_gd` with the small CNN `optbook.models.digits_cnn` in place of the MLP (runs looped: faster on CPU)."""
+    """`digits_full_batch_gd` with the small CNN `optbook.models.digits_cnn` (runs looped, faster on CPU)."""
     if not seeds:
         raise ValueError("seeds must list at least one seed")
     if len(seeds) != len(lrs):
