@@ -142,13 +142,15 @@ def test_minibatch_sgd_cross_entropy_rises_only_for_a_while():
 # Figure 8.1 with the small CNN (`ob.models.digits_cnn`), the page's subsection "The same with a
 # convolutional network": step 0.15 chosen on seed 0 from its sharpness at initialization
 # (2/lambda_max = 0.138, rounded up), 1,000 steps, the MLP's thresholds. Measured when written:
-# growth 12.5 / 9.3 / 6.7, tail 1.98 / 1.49 / 0.85, validation error 3.7 / 3.7 / 3.5% (seeds 0-2),
-# so seed 2 passes with little room; the runs are chaotic at the edge (bursts), so a change in
-# floating-point order can move these numbers.
+# growth 12.5 / 9.3 / 6.7, tail 1.98 / 1.49 / 0.85, validation error 3.7 / 3.7 / 3.5%, mean
+# lambda_max over the last 200 steps 13.97 / 14.21 / 13.72 against 2/eps = 13.33 (seeds 0-2), so
+# seed 2 passes with little room. The runs are chaotic at the edge (bursts): a change in
+# floating-point order moves these numbers (with two threads: growth 12.6 / 9.2 / 7.5, tail
+# 2.03 / 1.48 / 0.95, validation error 4.3 / 3.7 / 4.3%), and the tests pass either way.
 CNN_SEEDS = [0, 1, 2]
 CNN_LR = 0.15
 CNN_STEPS = 1000
-CNN_SHARPNESS_GAP = 0.25  # lambda_max at the end within 25% of 2/eps (it overshoots in bursts)
+CNN_SHARPNESS_GAP = 0.10  # mean lambda_max over the last 200 steps within 10% of 2/eps (it swings in bursts)
 
 
 @pytest.fixture(scope="module")
@@ -171,5 +173,8 @@ def test_figure_8_1_cnn_training_succeeds(cnn_runs):
 
 def test_figure_8_1_cnn_ends_near_the_edge_of_stability(cnn_runs):
     runs, model, data = cnn_runs
-    sharp = S.sharpness(model, ob.squared_error, data, runs.params[-1])
-    assert ((sharp * CNN_LR / 2 - 1).abs() < CNN_SHARPNESS_GAP).all(), sharp
+    last = runs.monitor_steps >= runs.monitor_steps[-1] - 200  # monitor points of the last 200 steps
+    tail = runs.params[last]  # [M', R, P]
+    sharp = S.sharpness(model, ob.squared_error, data, tail.reshape(-1, tail.shape[-1]), tol=1e-3)  # as the page
+    sharp = sharp.reshape(tail.shape[:2])
+    assert ((sharp.mean(0) * CNN_LR / 2 - 1).abs() < CNN_SHARPNESS_GAP).all(), sharp.mean(0)
