@@ -33,18 +33,6 @@ TOL = 1e-5  # relative tolerance given to both eigen-solvers
 AGREE = 1e-3  # the two top eigenvalues must agree to this relative difference
 
 
-def small_cnn(seed: int = 0) -> nn.Sequential:
-    """A two-layer tanh CNN for 8x8 digits (about 3.5k parameters)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return nn.Sequential(
-            nn.Unflatten(1, (1, 8, 8)),
-            nn.Conv2d(1, 8, 3, padding=1), nn.Tanh(),
-            nn.Conv2d(8, 8, 3), nn.Tanh(),
-            nn.Flatten(), nn.Linear(8 * 6 * 6, 10),
-        )
-
-
 def _digits(n_rows: int) -> tuple[torch.Tensor, torch.Tensor]:
     data = ob.digits(seed=0)
     return data.x_train[:n_rows], data.y_train[:n_rows]
@@ -58,7 +46,7 @@ def hvp_cost(quick: bool = False) -> list[dict]:
         ([64, 1024, 1024, 10], "~1M MLP 64-1024-1024-10")
     models = {
         "small MLP 64-32-10": ob.mlp([64, 32, 10], seed=0),
-        "small CNN (2 conv + linear)": small_cnn(seed=0),
+        "small CNN (2 conv + linear)": ob.models.digits_cnn(seed=0),
         large[1]: ob.mlp(large[0], seed=0),
     }
     x, y = _digits(n_rows)
