@@ -38,9 +38,10 @@ book: setup
 test: setup browser ipywidgets7
 	$(BIN)/python -m pytest
 
-# Regenerate the paired .ipynb notebooks (committed without outputs) from the MyST sources.
+# Regenerate the paired .ipynb notebooks (committed without outputs) from the MyST sources;
+# --update keeps the cell ids, so a diff shows only what changed.
 notebooks: setup
-	$(BIN)/jupytext --quiet --to ipynb chapters/*.md
+	$(BIN)/jupytext --quiet --update --to ipynb chapters/*.md
 
 benchmarks: setup
 	$(BIN)/python benchmarks/run.py
