@@ -146,7 +146,7 @@ def render_png(plot: Plot, values: Mapping[str, Any], dpi: int = 72) -> bytes:
         except PlotDefinitionError:
             raise  # a mistake in the plot's code, not a setting the reader chose
         except Exception as error:  # noqa: BLE001 - a reader must see words, not a traceback
-            fig = message_figure(f"This setting cannot be drawn:\n{type(error).__name__}: {error}")
+            fig = failure_figure(error)
     else:
         fig = safe_draw(plot, values)
     from PIL import Image
@@ -166,10 +166,15 @@ def safe_draw(plot: PlotFn, values: Mapping[str, Any]) -> Figure:
         fig = plot(**values)
     except Exception as error:  # noqa: BLE001 - a reader must see words, not a traceback
         plt.close("all")
-        return message_figure(f"This setting cannot be drawn:\n{type(error).__name__}: {error}")
+        return failure_figure(error)
     if not isinstance(fig, Figure):
         raise PlotDefinitionError(f"plot must return a matplotlib Figure, got {type(fig).__name__}")
     return fig
+
+
+def failure_figure(error: Exception) -> Figure:
+    """What a widget draws when a setting raises: the error in words, never a traceback."""
+    return message_figure(f"This setting cannot be drawn:\n{type(error).__name__}: {error}")
 
 
 def message_figure(text: str) -> Figure:
