@@ -91,10 +91,8 @@ def _over_runs(fn: Callable, vectorize: bool = True, in_dims: tuple = (0,)) -> C
     if vectorize:
         return vmap(fn, in_dims=in_dims)
 
-    dims = in_dims
-
     def looped(*args: Tensor) -> Tensor | tuple[Tensor, ...]:
-        per_arg = dims + (0,) * (len(args) - len(dims))
+        per_arg = in_dims + (0,) * (len(args) - len(in_dims))
         results = [fn(*(a[r] if d == 0 else a for a, d in zip(args, per_arg))) for r in range(args[0].shape[0])]
         if isinstance(results[0], tuple):
             return tuple(torch.stack(parts) for parts in zip(*results))
