@@ -77,6 +77,28 @@ def test_gradient_descent_many_equals_separate_runs(data):
         assert runs.loss[-1, r].item() == pytest.approx(loss(theta).item())
 
 
+def test_cross_entropy_equals_torch_and_works_forward_mode():
+    F = torch.nn.functional
+    gen = torch.Generator().manual_seed(0)
+    logits = 30 * torch.randn(7, 5, dtype=torch.float64, generator=gen)  # large: the shift must be there
+    labels = torch.randint(0, 5, (7,), generator=gen)
+    probs = torch.softmax(torch.randn(7, 5, dtype=torch.float64, generator=gen), 1)
+    images = torch.randn(3, 5, 2, 2, dtype=torch.float64, generator=gen)
+    image_labels = torch.randint(0, 5, (3, 2, 2), generator=gen)
+    for out, target in [(logits, labels), (logits, probs), (images, image_labels), (logits[0], labels[0])]:
+        assert ob.cross_entropy(out, target).item() == pytest.approx(F.cross_entropy(out, target).item(), rel=1e-12)
+    with torch.autograd.forward_ad.dual_level():  # torch's own fails here once a backward pass follows
+        dual = torch.autograd.forward_ad.make_dual(logits.requires_grad_(), probs)
+        slope = torch.autograd.forward_ad.unpack_dual(ob.cross_entropy(dual, labels)).tangent
+    torch.autograd.grad(slope, logits)
+    with pytest.raises(ValueError, match="targets must have shape"):
+        ob.cross_entropy(logits, labels[:5])
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        ob.cross_entropy(logits, labels + 5)
+    with pytest.raises(TypeError, match="targets must be class indices"):
+        ob.cross_entropy(logits, labels.double())
+
+
 def test_classification_error_accepts_indices_and_one_hot():
     out = torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]])
     assert ob.classification_error(out, torch.tensor([0, 1, 1])) == pytest.approx(1 / 3)
