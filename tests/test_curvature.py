@@ -42,6 +42,28 @@ def test_hvp_matches_dense_hessian_and_finite_differences(net_problem):
     assert torch.allclose(exact, fd, atol=1e-7, rtol=1e-5)
 
 
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+@pytest.mark.parametrize("loss_fn", [ob.cross_entropy, torch.nn.functional.cross_entropy], ids=["ob_ce", "torch_ce"])
+def test_every_hvp_method_gives_the_dense_hessian_times_v(model, loss_fn):
+    data = ob.digits(seed=0)
+    net = ob.mlp([64, 5, 10], seed=1, dtype=torch.float64) if model == "mlp" else \
+        ob.models.digits_cnn(seed=1, channels=2, dtype=torch.float64)
+    loss = ob.functional_loss(net, loss_fn, data.x_train[:100].double(), data.y_train[:100])
+    theta = ob.get_flat_params(net)
+    v = torch.randn(theta.numel(), dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    expected = ob.hessian(loss, theta) @ v
+    methods = ["auto", "double_backward"] + (["forward"] if loss_fn is ob.cross_entropy else [])
+    for method in methods:  # torch's own cross-entropy cannot go forward-mode then backward (pytorch#162350)
+        assert torch.allclose(ob.hvp(loss, theta, v, method=method), expected, atol=1e-12, rtol=1e-9), method
+
+
+def test_hvp_of_a_loss_linear_in_theta_is_zero():
+    a = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)
+    for method in ob.curvature.HVP_METHODS:
+        assert torch.equal(ob.hvp(lambda t: a @ t, torch.ones(3, dtype=torch.float64), a, method=method),
+                           torch.zeros(3, dtype=torch.float64))
+
+
 def test_hessian_operator_reuses_one_graph_and_counts(net_problem):
     _, loss, theta = net_problem
     op = ob.HessianOperator(loss, theta)
@@ -99,6 +121,10 @@ def test_bad_input():
         ob.gradient(loss, torch.ones(2, 2, dtype=torch.float64))
     with pytest.raises(ValueError, match="v must have 2"):
         ob.hvp(loss, x, torch.ones(3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="method must be one of"):
+        ob.hvp(loss, x, x, method="finite_differences")
+    with pytest.raises(ValueError, match="loss is not finite"):
+        ob.hvp(lambda t: t.sum() / 0.0, x, x, method="forward")
     with pytest.raises(ValueError, match="theta contains non-finite"):
         ob.gradient(loss, torch.tensor([1.0, float("inf")], dtype=torch.float64))
     with pytest.raises(ValueError, match="loss is not finite"):

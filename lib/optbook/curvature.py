@@ -1,22 +1,34 @@
 """Gradient, Hessian-vector products and the second-order picture of a gradient step (eq. 8.10).
 
 All functions take a cost ``J(theta)`` as a callable on a flat parameter vector (see
-`optbook.params.functional_loss`) and return detached tensors. Hessian-vector products use
-double backpropagation (Pearlmutter 1994): exact, and a small constant times the cost of a
-gradient. `HessianOperator` builds the gradient graph once and reuses it, which is what an
-eigen-solver needs when it asks for many products at the same point.
+`optbook.params.functional_loss`) and return detached tensors. Hessian-vector products are
+exact and cost a small constant times a gradient (Pearlmutter 1994). `HessianOperator` builds
+the gradient graph once and reuses it (double backpropagation), which is what an eigen-solver
+needs when it asks for many products at the same point; a one-shot `hvp` goes forward-mode
+first, then backward, which is cheaper when nothing is reused.
 """
 
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 import torch
 from torch import Tensor
+from torch.autograd import forward_ad
 
 from ._validate import check_positive, check_tensor, check_vector
 from .params import LossFn
+
+
+@contextmanager
+def _torch_internal_jit_quiet() -> Iterator[None]:
+    """Hide the DeprecationWarning torch.func and forward-mode AD raise from their own torch.jit.script."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=DeprecationWarning)
+        yield
 
 
 def _leaf(theta: Tensor) -> Tensor:
@@ -51,6 +63,7 @@ class HessianOperator:
         self._theta = _leaf(theta)
         self.value = _checked_loss(loss, self._theta)
         (self._grad,) = torch.autograd.grad(self.value, self._theta, create_graph=True)
+        self._linear = not self._grad.requires_grad  # J linear in theta: the gradient is constant, H = 0
         self.value = self.value.detach()
         self.gradient = self._grad.detach()
         self.dim = self._theta.numel()
@@ -61,6 +74,8 @@ class HessianOperator:
         """Return the exact product Hv."""
         check_vector("v", v, size=self.dim)
         self.n_matvec += 1
+        if self._linear:
+            return torch.zeros_like(self.gradient)
         (hv,) = torch.autograd.grad(
             self._grad, self._theta, grad_outputs=v.to(self._theta.device, self.dtype), retain_graph=True,
             allow_unused=True,
@@ -75,6 +90,8 @@ class HessianOperator:
         if vs.shape[1] != self.dim:
             raise ValueError(f"vs must have {self.dim} columns, got {vs.shape[1]}")
         self.n_matvec += vs.shape[0]
+        if self._linear:
+            return torch.zeros(vs.shape, dtype=self.dtype, device=self.gradient.device)
         (hv,) = torch.autograd.grad(
             self._grad, self._theta, grad_outputs=vs.to(self._theta.device, self.dtype), retain_graph=True,
             is_grads_batched=True,
@@ -82,17 +99,51 @@ class HessianOperator:
         return hv.detach()
 
 
-def hvp(loss: LossFn, theta: Tensor, v: Tensor) -> Tensor:
-    """One exact Hessian-vector product H(theta) v by double backpropagation."""
+HVP_METHODS = ("auto", "forward", "double_backward")
+
+
+def hvp(loss: LossFn, theta: Tensor, v: Tensor, method: str = "auto") -> Tensor:
+    """One exact Hessian-vector product H(theta) v.
+
+    ``"forward"`` (reverse-over-forward): a forward-mode pass carries v along to give the
+    directional derivative J'(theta)v, and one backward pass of that gives Hv. On CPU it is the
+    cheaper one-shot product for convolutional and large models (convolutions' double-backward is
+    slow and allocates more; the Performance page has the ratios), a little dearer for tiny ones.
+    ``"double_backward"`` (Pearlmutter 1994): build the gradient graph, backpropagate v through
+    it; works for every loss autograd can differentiate twice. ``"auto"`` uses ``"forward"`` and
+    falls back to ``"double_backward"`` when forward-mode AD cannot handle the loss's operations
+    (torch's own softmax and cross-entropy, pytorch/pytorch#162350; `optbook.cross_entropy` is fine).
+    """
     check_vector("v", v, size=theta.numel())
-    return HessianOperator(loss, theta).matvec(v)
+    if method not in HVP_METHODS:
+        raise ValueError(f"method must be one of {HVP_METHODS}, got {method!r}")
+    if method == "double_backward":
+        return HessianOperator(loss, theta).matvec(v)
+    try:
+        return _reverse_over_forward(loss, theta, v)
+    except (RuntimeError, NotImplementedError):
+        if method == "forward":
+            raise
+        return HessianOperator(loss, theta).matvec(v)
+
+
+def _reverse_over_forward(loss: LossFn, theta: Tensor, v: Tensor) -> Tensor:
+    leaf = _leaf(theta)
+    with forward_ad.dual_level():
+        with _torch_internal_jit_quiet():  # the first make_dual loads torch's jvp decompositions
+            dual = forward_ad.make_dual(leaf, v.to(leaf.device, leaf.dtype))
+        value = _checked_loss(loss, dual)
+        slope = forward_ad.unpack_dual(value).tangent  # J'(theta) v, still a function of theta
+    if slope is None or not slope.requires_grad:  # J'(theta)v does not depend on theta: Hv = 0
+        return torch.zeros_like(leaf).detach()
+    (hv,) = torch.autograd.grad(slope, leaf, allow_unused=True)
+    return torch.zeros_like(leaf).detach() if hv is None else hv.detach()
 
 
 def hessian(loss: LossFn, theta: Tensor) -> Tensor:
     """The dense P x P Hessian (for small models: P up to a few thousand)."""
     check_vector("theta", theta)
-    with warnings.catch_warnings():  # torch.func's own internals call the deprecated torch.jit.script
-        warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=DeprecationWarning)
+    with _torch_internal_jit_quiet():
         return torch.func.hessian(loss)(theta.detach()).detach()
 
 
