@@ -2,7 +2,9 @@
 
 jupyter-cache keys cached notebooks on their code cells only, so a change to the helper library
 or to the pinned environment would silently reuse stale outputs. This script stamps the cache
-with a hash of `lib/` and `requirements.txt` and clears it when they change.
+with a hash of `lib/` and `requirements.txt` and clears it when they change; it then also
+clears Sphinx's own state, which would otherwise keep serving pages whose source did not change
+(with the old outputs, or with the traceback of a failed build).
 
 Jupyter Book executes notebooks one after another. On a 2-core machine this script first
 executes the chapters that are not cached yet two at a time, exactly as MyST-NB would (same
@@ -72,11 +74,18 @@ def prime_cache(build_dir: Path, workers: int = 2) -> None:
 
 def build(build_dir: Path = ROOT / "_build") -> Path:
     """Build the book into ``build_dir``/html and return that folder; raise on any failure."""
-    stamp = build_dir / ".environment-hash"
+    stamp, succeeded = build_dir / ".environment-hash", build_dir / ".last-build-succeeded"
     current = environment_hash()
     if not stamp.exists() or stamp.read_text() != current:
         shutil.rmtree(build_dir / ".jupyter_cache", ignore_errors=True)
-    shutil.rmtree(build_dir / "html" / "reports", ignore_errors=True)
+    if not succeeded.exists() or not stamp.exists() or stamp.read_text() != current:
+        # Sphinx re-reads only pages whose source changed: after new outputs or a failed build
+        # (whose pages may show a traceback) every page must be read again
+        for stale in (".doctrees", "html", "jupyter_execute"):
+            shutil.rmtree(build_dir / stale, ignore_errors=True)
+    succeeded.unlink(missing_ok=True)
+    build_dir.mkdir(exist_ok=True)
+    stamp.write_text(current)
     os.environ.update({"OPTBOOK_NO_PROGRESS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
     prime_cache(build_dir)
     env = dict(os.environ)
@@ -91,8 +100,7 @@ def build(build_dir: Path = ROOT / "_build") -> Path:
         for log in logs:
             print(f"---- {log.name}\n{log.read_text()[-4000:]}", file=sys.stderr)
         raise SystemExit(f"book build failed (exit {result.returncode}; {len(logs)} execution report(s))")
-    build_dir.mkdir(exist_ok=True)
-    stamp.write_text(current)
+    succeeded.touch()
     return build_dir / "html"
 
 

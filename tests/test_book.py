@@ -168,3 +168,33 @@ def test_bibliography_and_citations_resolve(built_site):
             for key in (k.strip() for k in group.split(",")):
                 assert key in titles, f"{key} cited in {source.name} is not in references.bib"
                 assert words(titles[key])[:40] in listed, f"{key} is not in the bibliography page"
+
+
+def _fake_build(monkeypatch, build_dir: Path, returncode: int) -> list[str]:
+    """Stub out execution and jupyter-book in scripts/build_book.build; return what survived of _build."""
+    import build_book
+
+    monkeypatch.setattr(build_book, "prime_cache", lambda _: None)
+    monkeypatch.setattr(build_book.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, returncode))
+    for part in (".jupyter_cache", ".doctrees", "html", "jupyter_execute"):
+        (build_dir / part).mkdir(parents=True, exist_ok=True)
+        (build_dir / part / "kept").touch()
+    try:
+        build_book.build(build_dir)
+    except SystemExit:
+        assert returncode != 0
+    return sorted(p.parent.name for p in build_dir.glob("*/kept"))
+
+
+def test_build_script_never_serves_stale_pages(monkeypatch, tmp_path):
+    import build_book
+
+    build_dir = tmp_path / "_build"
+    build_dir.mkdir()
+    everything = [".doctrees", ".jupyter_cache", "html", "jupyter_execute"]
+    assert _fake_build(monkeypatch, build_dir, 0) == []  # a first build starts from nothing
+    assert _fake_build(monkeypatch, build_dir, 0) == everything  # same library, last build fine: reuse all
+    assert _fake_build(monkeypatch, build_dir, 1) == everything  # this one fails ...
+    assert _fake_build(monkeypatch, build_dir, 0) == [".jupyter_cache"]  # ... so pages are read again
+    monkeypatch.setattr(build_book, "environment_hash", lambda: "a changed library")
+    assert _fake_build(monkeypatch, build_dir, 0) == []  # new library: new outputs, new pages
