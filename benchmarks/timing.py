@@ -44,6 +44,20 @@ def interleaved_medians(fns: dict[str, Callable[[], Any]], repeats: int, warmup:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+def minor_page_faults(fn: Callable[[], Any], repeats: int = 3) -> int | None:
+    """Median minor page faults one call of ``fn`` takes (memory the allocator had to get anew); None off Unix."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    counts = []
+    for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        fn()
+        counts.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    return int(statistics.median(counts))
+
+
 def row(
     benchmark: str,
     case: str,

@@ -14,12 +14,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import bench_book, run as bench_run  # noqa: E402
+from benchmarks.timing import minor_page_faults  # noqa: E402
 
 KEYS = {"benchmark", "case", "metric", "value", "unit", "target", "ok"}
 
@@ -63,6 +65,13 @@ def test_hvp_library_side(hvp_rows):
     assert len(_by_metric(hvp_rows, "ob.hvp / gradient")) == 3  # MLP, CNN, the large MLP
     for metric in ("top-5: ob.lanczos", "lambda_min: ob.lanczos", "trace: ob.hutchinson_trace"):
         assert all(r["ok"] for r in _by_metric(hvp_rows, metric) if r["ok"] is not None), metric
+
+
+def test_page_faults_are_counted_for_fresh_memory():
+    pytest.importorskip("resource")
+    faults = minor_page_faults(lambda: torch.ones(16_000_000))  # 64 MB: always freshly mapped, then touched
+    assert faults >= 32  # 15,625 faults with 4 kB pages; 32 even if the kernel hands out 2 MB huge pages
+    assert minor_page_faults(lambda: None) < 8
 
 
 def test_hvp_against_pyhessian(hvp_rows):
