@@ -148,6 +148,9 @@ def test_minibatch_sgd_cross_entropy_rises_only_for_a_while():
 # floating-point order moves these numbers (with two threads: growth 12.6 / 9.2 / 7.5, tail
 # 2.03 / 1.48 / 0.95, validation error 4.3 / 3.7 / 4.3%, mean lambda_max 13.71 / 15.02 / 14.22,
 # which is 12.7% off for seed 1: hence 20% for the CNN where the MLP's test asks for 10%).
+# Seeds 3-6, run once outside the suite (19:45 UTC), sit well inside every threshold: growth
+# 16.0 / 20.4 / 15.7 / 22.1, tail 1.86 / 1.50 / 2.34 / 3.20, validation error 3.7 / 3.0 / 3.9 / 3.7%,
+# mean lambda_max 2.2-3.5% above 2/eps; seed 2's tail is the thin one, not the rule.
 CNN_SEEDS = [0, 1, 2]
 CNN_LR = 0.15
 CNN_STEPS = 1000
