@@ -123,19 +123,27 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("$", "\\$").replace("\n", " ")
 
 
-def table(rows: list[dict]) -> str:
+def table(rows: list[dict], notes: bool = True) -> str:
     """The rows as one markdown table (a blank case cell repeats the one above)."""
-    lines = ["| benchmark | case | metric | value | target | met | notes |", "|---|---|---|---|---|---|---|"]
+    columns = ["benchmark", "case", "metric", "value", "target", "met"] + (["notes"] if notes else [])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     previous = None
     for r in rows:
         key = (r["benchmark"], r["case"])
         ok = {True: "yes", False: "**no**", None: ""}[r["ok"]]
         first = key != previous
-        lines.append("| " + " | ".join(_cell(c) for c in (
-            r["benchmark"] if first else "", r["case"] if first else "", r["metric"],
-            _format_value(r["value"], r["unit"]), r["target"], ok, r.get("notes", ""))) + " |")
+        cells = [r["benchmark"] if first else "", r["case"] if first else "", r["metric"],
+                 _format_value(r["value"], r["unit"]), r["target"], ok] + ([r.get("notes", "")] if notes else [])
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         previous = key
     return "\n".join(lines)
+
+
+def results_body(report: dict) -> str:
+    """Header, the figures that have a target (a narrow table a page can show whole), then every row."""
+    targeted = [r for r in report["rows"] if r["target"]]
+    return (header(report) + "\n\n### Targets\n\n" + table(targeted, notes=False) + "\n\n"
+            "### Every figure, with notes\n\n" + table(report["rows"]) + "\n")
 
 
 def header(report: dict) -> str:
@@ -161,7 +169,7 @@ def write(report: dict) -> None:
     """Write results/latest.json, results/latest.md and the book's performance.md."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=1) + "\n")
-    body = header(report) + "\n\n" + table(report["rows"]) + "\n"
+    body = results_body(report)
     (RESULTS / "latest.md").write_text("# Benchmark results\n\n" + body)
     PAGE.write_text(
         "# Performance\n\n"

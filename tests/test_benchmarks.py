@@ -207,3 +207,6 @@ def test_run_writes_table_json_and_book_page(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "results" / "latest.json").read_text())["rows"] == rows
     assert "| hvp | a \\| b | ratio |" in (tmp_path / "results" / "latest.md").read_text()
     assert "|  |  | time |" in page  # a repeated case is left blank
+    targets, every = page.split("### Targets")[1].split("### Every figure, with notes")
+    assert "| hvp | a \\| b | ratio | 2.5x | <= 3 | yes |" in targets.splitlines()  # narrow: no notes column
+    assert "time" not in targets and "costs" in every
