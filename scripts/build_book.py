@@ -76,9 +76,10 @@ def build(build_dir: Path = ROOT / "_build") -> Path:
     """Build the book into ``build_dir``/html and return that folder; raise on any failure."""
     stamp, succeeded = build_dir / ".environment-hash", build_dir / ".last-build-succeeded"
     current = environment_hash()
-    if not stamp.exists() or stamp.read_text() != current:
+    library_changed = not stamp.exists() or stamp.read_text() != current
+    if library_changed:
         shutil.rmtree(build_dir / ".jupyter_cache", ignore_errors=True)
-    if not succeeded.exists() or not stamp.exists() or stamp.read_text() != current:
+    if library_changed or not succeeded.exists():
         # Sphinx re-reads only pages whose source changed: after new outputs or a failed build
         # (whose pages may show a traceback) every page must be read again
         for stale in (".doctrees", "html", "jupyter_execute"):
