@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup browser ipywidgets7 book test notebooks benchmarks clean
+.PHONY: setup browser ipywidgets7 book test test-quick claims-sweep notebooks benchmarks clean
 
 $(VENV)/.ready: requirements.txt lib/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ book: setup
 
 test: setup browser ipywidgets7
 	$(BIN)/python -m pytest
+
+# For development: the unit tests without the claims, the book build and the browser (minutes).
+test-quick: setup ipywidgets7
+	$(BIN)/python -m pytest -m "not slow"
+
+# Every claims module over seeds 0-9; writes the margins table tests/claims_sweep.md (not in `make test`).
+claims-sweep: setup
+	$(BIN)/python scripts/claims_sweep.py --seeds 0-9
 
 # Regenerate the paired .ipynb notebooks (committed without outputs) from the MyST sources;
 # --update keeps the cell ids, so a diff shows only what changed.

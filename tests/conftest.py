@@ -28,3 +28,16 @@ def built_site() -> Path:
     if os.environ.get("OPTBOOK_TEST_SITE"):
         return Path(os.environ["OPTBOOK_TEST_SITE"]).resolve()
     return build_book.build()
+
+
+# The quick tier (`make test-quick`, `pytest -m "not slow"`) leaves out what needs minutes: the
+# claims modules (each runs the page's experiments on several seeds), the book build and the
+# browser checks that read the built site, and the benchmark smoke tests.
+_SLOW_MODULES = ("test_claims_", "test_site_browser", "test_benchmarks")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        name = item.module.__name__.rsplit(".", 1)[-1]
+        if name.startswith(_SLOW_MODULES) or "built_site" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
