@@ -10,17 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 
-def glue(name: str, value: Any, display: bool = False) -> Any:
-    """Store ``value`` under ``name`` for the page's text; returns ``value``."""
+def glue(name: str, value: Any, display: bool = False) -> None:
+    """Store ``value`` under ``name`` for the page's text.
+
+    Returns None, so a cell that ends in ``glue(...)`` shows nothing on the page.
+    """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be a Python identifier, got {name!r}")
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
-        return value
+        return None
     myst_glue(name, value, display=display)
     if hasattr(value, "savefig"):  # a matplotlib Figure: do not let the inline backend show it twice
         import matplotlib.pyplot as plt
 
         plt.close(value)
-    return value
