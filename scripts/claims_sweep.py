@@ -3,7 +3,8 @@
 Each claims test states its claims through tests/claims.py, which appends the measured values to
 the file named by OPTBOOK_CLAIMS_RECORD. This script runs the modules (two at a time: the machine
 has two cores, and each test process uses one thread) with OPTBOOK_SEEDS=0,...,9, then writes
-tests/claims_sweep.md: each claim, its threshold, min / median / max over the seeds, and its
+tests/claims_sweep.md (and the raw values in tests/claims_sweep.json; a sweep of some modules
+replaces only theirs): each claim, its threshold, min / median / max over the seeds, and its
 smallest margin. It exits non-zero when a test failed or a value sits inside its stated room.
 
     python scripts/claims_sweep.py [--seeds 0-9] [module ...]
@@ -26,6 +27,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "tests" / "claims_sweep.md"
+RAW = ROOT / "tests" / "claims_sweep.json"  # the raw values per module; a partial sweep replaces its modules only
 
 
 def _seeds(text: str) -> list[int]:
@@ -113,19 +115,22 @@ def main() -> int:
         records = {m: Path(tmp) / f"{m.stem}.jsonl" for m in modules}
         with ThreadPoolExecutor(args.workers) as pool:
             runs = list(pool.map(lambda m: _run(m, seeds, records[m]), modules))
-        entries = []
-        for m, path in records.items():
-            if path.exists():
-                entries += [dict(json.loads(line), module=m.stem.removeprefix("test_claims_"))
-                            for line in path.read_text().splitlines()]
+        raw = json.loads(RAW.read_text()) if RAW.exists() and args.output == TABLE else {}
+        for m, run in zip(modules, runs):
+            lines = records[m].read_text().splitlines() if records[m].exists() else []
+            raw[m.stem] = dict(run=list(run[:3]), seeds=seeds, records=[json.loads(line) for line in lines])
+    if args.output == TABLE:
+        RAW.write_text(json.dumps(raw, indent=0, sort_keys=True) + "\n")
+    entries = [dict(r, module=stem.removeprefix("test_claims_")) for stem, v in sorted(raw.items()) for r in v["records"]]
+    all_runs = [tuple(v["run"]) + ("",) for _, v in sorted(raw.items())]
     rows = _rows(entries)
-    args.output.write_text(_table(rows, seeds, runs))
+    args.output.write_text(_table(rows, seeds, all_runs))
     for name, rc, sec, tail in runs:
         print(f"{name}: {'passed' if rc == 0 else 'FAILED'} in {sec:.0f} s" + ("" if rc == 0 else "\n" + tail))
     inside = [r for r in rows if not r["ok"]]
     for r in inside:
         print(f"inside its room: {r['module']}::{r['test']} {r['claim']} ({r['shown']})")
-    print(f"wrote {args.output.relative_to(ROOT)}: {len(rows)} claims")
+    print(f"wrote {args.output}: {len(rows)} claims")
     return int(any(rc != 0 for _, rc, _, _ in runs) or bool(inside))
 
 
