@@ -198,3 +198,65 @@ def test_build_script_never_serves_stale_pages(monkeypatch, tmp_path):
     assert _fake_build(monkeypatch, build_dir, 0) == [".jupyter_cache"]  # ... so pages are read again
     monkeypatch.setattr(build_book, "environment_hash", lambda: "a changed library")
     assert _fake_build(monkeypatch, build_dir, 0) == []  # new library: new outputs, new pages
+
+
+# ---- what the reader meets: macros in the notebooks, no raw tables, no stray values ----
+
+MACROS = CONFIG["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
+
+
+def undefined_macros(notebook_text: str) -> list[str]:
+    """The book's macros (_config.yml) that a notebook uses without defining them itself."""
+    used = [m for m in MACROS if re.search(r"\\" + m + r"(?![A-Za-z])", notebook_text)]
+    return [m for m in used if not re.search(r"\\(?:newcommand|renewcommand|def)\s*\{?\\" + m + r"(?![A-Za-z])", notebook_text)]
+
+
+def test_macro_check_catches_an_undefined_macro():
+    assert undefined_macros(r"$\vtheta$ and $\mH\vg$") == ["vtheta", "vg", "mH"]
+    assert undefined_macros("$$\\newcommand{\\vtheta}{x}$$ $\\vtheta$") == []
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
+def test_notebook_defines_the_math_macros_it_uses(source):
+    """Colab, Binder and Jupyter know nothing of _config.yml: each notebook carries the definitions."""
+    notebook = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    assert undefined_macros(text) == []
+    for name, body in MACROS.items():  # the same definitions as the website's
+        if re.search(r"\\" + name + r"(?![A-Za-z])", text):
+            assert f"\\newcommand{{\\{name}}}{{{body}}}" in text, f"{source.name}: \\{name} differs from _config.yml"
+
+
+_BARE_VALUE = re.compile(r"^\s*(?:[-+]?[\d.]+(?:e[-+]?\d+)?|\(.*\)|\[.*\]|tensor\(.*|array\(.*|<(?:Figure|matplotlib).*>|"
+                         r"np\.float\d+\(.*\)|True|False|None|\{.*\})\s*$", re.S)
+
+
+def page_defects(html: str) -> list[str]:
+    """Markdown tables printed as raw pipes, and cells whose output is a bare value (a stray repr)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    defects = []
+    for p in soup.find_all("p"):
+        text = p.get_text()
+        if text.lstrip().startswith("|") and text.count("|") >= 4:
+            defects.append(f"raw table: {text[:60]!r}")
+    for out in soup.select("div.output.text_plain, div.output.text_html pre"):
+        text = out.get_text()
+        if _BARE_VALUE.match(text):
+            defects.append(f"bare value: {text.strip()[:60]!r}")
+    return defects
+
+
+def test_page_check_catches_raw_tables_and_bare_values():
+    raw = "<p>| a | b |\n|---|---|\n| 1 | 2 |</p>"
+    bare = '<div class="output text_plain highlight-myst-ansi notranslate"><div class="highlight"><pre>1.9318</pre></div></div>'
+    fig = '<div class="output text_plain"><pre>&lt;Figure size 640x480 with 1 Axes&gt;</pre></div>'
+    fine = "<table><tr><td>1</td></tr></table><p>a | b</p>"
+    assert len(page_defects(raw)) == 1 and len(page_defects(bare)) == 1 and len(page_defects(fig)) == 1
+    assert page_defects(fine) == []
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
+def test_page_has_no_raw_tables_or_bare_values(built_site, source):
+    assert page_defects((built_site / "chapters" / f"{source.stem}.html").read_text()) == []
