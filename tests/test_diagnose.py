@@ -15,6 +15,7 @@ from optbook.diagnose import (
     diagnose_training,
     ill_conditioning_test,
     negative_curvature_test,
+    progress_test,
     report_figure,
 )
 from optbook.monitor import MonitorRecord
@@ -102,7 +103,8 @@ def test_negative_curvature_thresholds_and_wording():
 def test_diagnose_training_combines_the_tests():
     record = _record([0.9] * 8, [1.0] * 8, lambda_max=[9.0, 9.5], lambda_min=[-1.0, -1.0], lr=0.2)
     diagnosis = diagnose_training(record)
-    assert [v.test for v in diagnosis.verdicts] == ["ill-conditioning", "critical point", "negative curvature"]
+    assert [v.test for v in diagnosis.verdicts] == ["progress", "ill-conditioning", "critical point", "negative curvature"]
+    assert diagnosis.verdict("critical point").evidence["final / peak"] == pytest.approx(1.0)
     assert diagnosis.finding("ill-conditioning").startswith("ill-conditioning: the step is at the curvature limit")
     assert diagnosis.finding("critical point").startswith("not at a critical point")
     assert diagnosis.finding("negative curvature").startswith("negative curvature present: not a minimum")
@@ -117,7 +119,9 @@ def test_diagnose_training_combines_the_tests():
 def test_diagnose_training_reports_divergence_and_rejects_bad_records():
     record = _record([0.9] * 8, [1.0] * 8)
     record.diverged_at = 80
-    assert diagnose_training(record).verdicts[0].finding.startswith("the loss became non-finite at step 80")
+    diverged = diagnose_training(record)
+    assert diverged.verdicts[0].finding.startswith("the loss became non-finite at step 80")
+    assert "progress" not in [v.test for v in diverged.verdicts]  # the divergence verdict says it
     with pytest.raises(ValueError, match="at least 4 probes"):
         diagnose_training(_record([0.9] * 3, [1.0] * 3))
     with pytest.raises(TypeError, match="MonitorRecord"):
@@ -149,3 +153,37 @@ def test_critical_point_test_calls_a_blow_up_a_divergence():
     verdict = ob.critical_point_test(grad_norms)
     assert "diverging" in verdict.finding and verdict.evidence["peak / first"] == 1e16
     assert "diverging" not in ob.critical_point_test([1.0, 20.0, 25.0, 24.0, 26.0, 25.0]).finding
+
+
+def test_progress_test_calls_a_stuck_or_rising_cost_no_progress():
+    falling = progress_test([2.3, 1.5, 1.0, 0.6, 0.3, 0.2, 0.1, 0.05])
+    assert falling.finding == "progress: the cost is still falling" and falling.evidence["final / first"] == pytest.approx(0.075 / 2.3)
+    stalled = progress_test([2.3, 1.0, 0.5, 0.4, 0.4, 0.4, 0.4, 0.4])
+    assert stalled.finding.startswith("progress, then a stall")
+    # a saturated network: the cost jumps far above its start and stays there (eps = 12 on some seeds)
+    saturated = progress_test([2.3, 400.0, 420.0, 410.0, 415.0, 414.0, 414.0, 414.0])
+    assert saturated.finding.startswith("no progress: the cost rose above its starting value")
+    stuck = progress_test([2.30, 2.29, 2.28, 2.27, 2.26, 2.25, 2.24, 2.23])  # fell by 3%: not 10%
+    assert stuck.finding.startswith("no progress: the cost stayed near its starting value")
+    # at the threshold: a fall of 11% of the start counts as progress, 9% does not
+    assert progress_test([1.0, 1.0, 1.0, 1.0, 0.89, 0.89]).finding.startswith("progress")
+    assert progress_test([1.0, 1.0, 1.0, 1.0, 0.91, 0.91]).finding.startswith("no progress")
+    # a cost that goes negative (the saddle x1^2 - x2^2) is judged by its fall relative to |J_0|
+    assert progress_test([1.0, 0.5, 0.0, -1.0, -4.0, -16.0, -64.0, -256.0]).finding == "progress: the cost is still falling"
+    with pytest.raises(ValueError, match="non-finite"):
+        progress_test([1.0, 2.0, float("inf"), 1.0])
+    with pytest.raises(ValueError, match="at least 4"):
+        progress_test([1.0, 2.0])
+    with pytest.raises(ValueError, match="tail"):
+        progress_test([1.0] * 8, tail=0.75)
+
+
+def test_diagnosis_of_a_saturated_run_is_not_all_clear():
+    # what eps = 12 does to the digits MLP on some seeds: the cost jumps up and every curvature vanishes
+    record = _record([1e-11] * 8, [8.0, 8.0, 7.9, 7.8, 7.6, 7.6, 7.6, 7.6], lambda_max=[1e-6, 1e-6],
+                     lambda_min=[-2e-4, -2e-4], lr=12.0)
+    record.probe_loss = [2.3, 460.0, 450.0, 440.0, 420.0, 414.0, 414.0, 414.0]
+    diagnosis = diagnose_training(record)
+    assert diagnosis.finding("progress").startswith("no progress")
+    assert diagnosis.finding("ill-conditioning").startswith("no sign of trouble")  # true of the end, not the story
+    assert diagnosis.finding("negative curvature").startswith("flat region")

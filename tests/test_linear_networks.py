@@ -245,3 +245,44 @@ def test_batched_trajectories_match_single_ones_and_hyperbolas_are_level_sets():
 def test_saxe_argument_checks(call, error):
     with pytest.raises(error):
         call()
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_run_verdict_agrees_with_the_stability_limit_at_the_boundary(depth):
+    # a balanced minimum has lambda_max = D s^(2 - 2/D); 10% below the limit the run settles, 10% above it cannot
+    x, y = ln.hierarchical_data(3)
+    s = ln.data_modes(x, y).s
+    limit = ln.stable_step_limit(float(s[0]), depth)
+    assert limit == pytest.approx(2 / (depth * float(s[0]) ** (2 - 2 / depth)))
+    rates = torch.tensor([0.9 * limit, 1.1 * limit], dtype=torch.float64)
+    runs = ln.simulate_linear_net(x, y, depth=depth, width=16, lrs=rates, steps=1500, record_every=5, seed=0,
+                                  n_runs=2, decoupled_u0=0.3)
+    below = ln.run_verdict(runs.strength[:, 0], runs.loss[:, 0], s, runs.steps, lr=float(rates[0]), depth=depth)
+    above = ln.run_verdict(runs.strength[:, 1], runs.loss[:, 1], s, runs.steps, lr=float(rates[1]), depth=depth)
+    assert below.kind == "learning" and below.learned == 8 and "stable step" not in below.text
+    assert above.kind in ("oscillating", "diverged") and above.learned == 0
+    assert "largest stable step" in above.text
+
+
+def test_run_verdict_names_what_the_curves_show():
+    s = torch.tensor([2.0, 1.0], dtype=torch.float64)
+    steps = torch.arange(0, 200, 5)
+    t = steps.to(torch.float64)[:, None]
+    sigmoid = s / (1 + torch.exp(-(t - torch.tensor([50.0, 120.0])) / 5))  # two modes learned in turn
+    learned = ln.run_verdict(sigmoid, torch.ones(40), s, steps)
+    assert learned.kind == "learning" and learned.learned == 2 and learned.first_plateau == pytest.approx(50, abs=5)
+    rising = ln.run_verdict(s / (1 + torch.exp(-(t - torch.tensor([50.0, 195.0])) / 5)), torch.ones(40), s, steps)
+    assert rising.learned == 1 and rising.rising == 1 and rising.text.endswith("1 still rising")
+    swinging = sigmoid.clone()
+    swinging[-8:, 0] = s[0] * torch.tensor([0.2, 1.4] * 4, dtype=torch.float64)  # a period-2 swing, as at depth 4, lr 0.1
+    verdict = ln.run_verdict(swinging, torch.ones(40), s, steps)
+    assert verdict.kind == "oscillating" and verdict.swing == pytest.approx((0.2, 1.4)) and "never settles" in verdict.text
+    assert ln.run_verdict(sigmoid, torch.full((40,), 1e7), s, steps).kind == "diverged"
+    flat = ln.run_verdict(torch.full((40, 2), 1e-3, dtype=torch.float64), torch.ones(40), s, steps)
+    assert flat.kind == "plateau" and flat.text.startswith("still on the plateau")
+    with pytest.raises(ValueError, match="strength"):
+        ln.run_verdict(sigmoid[:, :1], torch.ones(40), s, steps)
+    with pytest.raises(ValueError, match="window"):
+        ln.run_verdict(sigmoid, torch.ones(40), s, steps, window=2.0)
+    with pytest.raises(ValueError, match="depth"):
+        ln.stable_step_limit(2.0, 1)

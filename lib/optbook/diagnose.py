@@ -1,8 +1,9 @@
 """Plain-language verdicts from a training record: the practical tests of sec. 8.2.1-8.2.3.
 
 `critical_point_test` is sec. 8.2.2's negative test on any sequence of gradient norms.
-`diagnose_training` runs it with `ill_conditioning_test` (sec. 8.2.1's g^T g vs g^T H g) and
-`negative_curvature_test` (sec. 8.2.3's saddles) on a `optbook.monitor.TrainingMonitor` record;
+`diagnose_training` runs it with `progress_test` (did the cost fall at all?), `ill_conditioning_test`
+(sec. 8.2.1's g^T g vs g^T H g) and `negative_curvature_test` (sec. 8.2.3's saddles) on a
+`optbook.monitor.TrainingMonitor` record;
 `report_figure` draws what the verdicts rest on. The thresholds are module constants, stated in
 the chapter "Diagnosing your own training" and checked there on cases with known answers.
 """
@@ -60,7 +61,46 @@ BLOWUP = 1e4
 """A gradient norm that peaks above 1e4 times its first value means the run diverged."""
 
 
-# --- The three tests on a `TrainingMonitor` record, and the report ----------------------------
+# --- The tests on a `TrainingMonitor` record, and the report -----------------------------------
+
+NO_PROGRESS = 0.1
+"""A cost that has not fallen by 10% of its starting value (|J_0|) has made no progress."""
+STILL_FALLING = 0.1
+"""A last quarter 10% (of |J|) below the quarter before it: the cost is still falling."""
+
+
+def progress_test(probe_losses: Sequence[float], tail: float = 0.25, no_progress: float = NO_PROGRESS,
+                  still_falling: float = STILL_FALLING) -> Verdict:
+    """Did the cost fall, and is it still falling? (The curvature verdicts mean little without it.)
+
+    The probe cost's median over the last ``tail`` of the probes is compared with the first probe:
+    a fall of less than ``no_progress`` times |first| is no progress (a run that saturated, stalled
+    at the start or rose); otherwise the same median against that of the ``tail`` before it says
+    whether the cost is still falling (by at least ``still_falling`` of its size) or has stalled.
+    """
+    check_fraction("tail", tail)
+    check_fraction("no_progress", no_progress)
+    check_fraction("still_falling", still_falling)
+    if tail > 0.5:
+        raise ValueError(f"tail must be at most 0.5 (two tails are compared), got {tail}")
+    j = np.asarray(probe_losses, dtype=float)
+    if j.ndim != 1 or j.size < 4:
+        raise ValueError(f"probe_losses must be a 1-D sequence of at least 4 values, got shape {j.shape}")
+    if not np.all(np.isfinite(j)):
+        raise ValueError("probe_losses contains non-finite values: the run diverged")
+    k = max(1, int(round(tail * j.size)))
+    first, end, before = float(j[0]), float(np.median(j[-k:])), float(np.median(j[-2 * k : -k]))
+    scale = abs(first) or 1.0
+    evidence = {"first cost": first, "final cost": end, "final / first": end / first if first else float("nan"),
+                "previous part": before}
+    if first - end < no_progress * scale:
+        where = "rose above" if end > first else "stayed near"
+        return Verdict("progress", f"no progress: the cost {where} its starting value (it did not fall by {no_progress:.0%})",
+                       evidence)
+    if before - end >= still_falling * max(abs(before), 1e-300):
+        return Verdict("progress", "progress: the cost is still falling", evidence)
+    return Verdict("progress", "progress, then a stall: the cost fell and has stopped falling", evidence)
+
 
 BEST_STEP_RATIO = 0.5
 """Along the gradient: (eps/2) g^T H g / g^T g >= 1/2 means eps >= g^T g / g^T H g, the best step (eq. 8.10)."""
@@ -184,12 +224,16 @@ class Diagnosis:
 
     verdicts: tuple[Verdict, ...]
 
-    def finding(self, test: str) -> str:
-        """The finding of the test named ``test`` (e.g. ``"ill-conditioning"``)."""
+    def verdict(self, test: str) -> Verdict:
+        """The verdict of the test named ``test`` (e.g. ``"ill-conditioning"``)."""
         for verdict in self.verdicts:
             if verdict.test == test:
-                return verdict.finding
+                return verdict
         raise ValueError(f"test must be one of {[v.test for v in self.verdicts]}, got {test!r}")
+
+    def finding(self, test: str) -> str:
+        """The finding of the test named ``test`` (e.g. ``"ill-conditioning"``)."""
+        return self.verdict(test).finding
 
     def __str__(self) -> str:
         return "\n".join(f"- {verdict}" for verdict in self.verdicts)
@@ -204,9 +248,10 @@ def diagnose_training(
     negative: float = NEGATIVE_CURVATURE,
     flat: float = FLAT_CURVATURE,
 ) -> Diagnosis:
-    """Run the three tests on a `TrainingMonitor` record; each verdict carries its evidence.
+    """Run the tests on a `TrainingMonitor` record; each verdict carries its evidence.
 
-    Ill-conditioning (sec. 8.2.1) from the probe ratios and eps lambda_max / 2; critical point
+    Progress from the probe cost (did it fall, is it still falling; skipped for a diverged run, which
+    the divergence verdict reports); ill-conditioning (sec. 8.2.1) from the probe ratios and eps lambda_max / 2; critical point
     (sec. 8.2.2) from the probe gradient norm, which is noise-free unlike the minibatch one;
     negative curvature (sec. 8.2.3) from the Lanczos lambda_min, when Lanczos ran.
     """
@@ -220,6 +265,8 @@ def diagnose_training(
     if record.diverged_at is not None:
         verdicts.append(Verdict("divergence", f"the loss became non-finite at step {record.diverged_at}: the step is past the curvature limit",
                                 {"last ratio (eps/2) gHg/gg": record.ratio[-1]}))
+    if record.diverged_at is None:
+        verdicts.append(progress_test(record.probe_loss, tail))
     sharpness = 0.5 * record.array("eigen_lr") * record.array("lambda_max")
     verdicts.append(ill_conditioning_test(record.probe_steps, record.ratio, record.eigen_steps, sharpness,
                                           tail, best_step_ratio, stability_fraction))

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._validate import check_positive, check_positive_int, check_tensor, check_vector
+from ._validate import check_fraction, check_positive, check_positive_int, check_tensor, check_vector
 from .curvature import gradient, hessian
 from .params import LossFn
 from .spectrum import morse_index
@@ -544,6 +544,79 @@ def learned_in_order(t_half: Tensor, s: Tensor) -> bool:
         if not float(t_half[..., stronger].max()) < float(t_half[..., weaker].min()):
             return False
     return bool(torch.isfinite(t_half).all())
+
+
+def stable_step_limit(s_max: float, depth: int) -> float:
+    """Largest step size at which gradient descent can settle at a global minimum: 2 / (D s^{2-2/D}).
+
+    At a minimum W = Sigma31 the Hessian's largest eigenvalue is at least D s_max^{2-2/D}, with
+    equality at the balanced minimum (every layer contributes s^{1/D} to the strongest mode; by the
+    AM-GM inequality any other split is sharper). Above this step no minimum is stable: the run
+    oscillates or diverges.
+    """
+    check_positive("s_max", s_max)
+    check_positive_int("depth", depth, minimum=2)
+    return 2.0 / (depth * s_max ** (2.0 - 2.0 / depth))
+
+
+@dataclass(frozen=True)
+class RunVerdict:
+    """What one run did, in words that agree with its curves: diverged, oscillating, or how far it learned."""
+
+    kind: str  # "diverged", "oscillating", "plateau" (no mode half-learned) or "learning"
+    learned: int  # modes that stay within ``tol`` of s over the last window
+    rising: int  # modes half-learned but not yet settled
+    first_plateau: float  # recorded step at which the strongest mode reaches s/2 (inf if never)
+    swing: tuple[float, float]  # smallest and largest u/s over the last window
+    text: str
+
+
+def run_verdict(
+    strength: Tensor | np.ndarray, loss: Tensor | np.ndarray, s: Tensor, steps: Tensor | np.ndarray,
+    window: float = 0.1, tol: float = 0.05, lr: float | None = None, depth: int | None = None,
+) -> RunVerdict:
+    """Verdict on one run from its mode strengths [T, modes] and cost [T] over the recorded ``steps`` [T].
+
+    Diverged: the cost became non-finite or exceeded 1e6. Oscillating: over the last ``window`` of
+    the records some mode's u/s moves back and forth (its total variation exceeds twice its net
+    change plus ``tol``), which a mode that rises or settles never does. Otherwise a mode is learned
+    when u/s stays within ``tol`` of 1 over the whole window. With ``lr`` and ``depth`` the text
+    names the stability limit `stable_step_limit` when the step exceeds it.
+    """
+    check_fraction("window", window)
+    check_positive("tol", tol)
+    u = torch.as_tensor(strength, dtype=torch.float64)
+    cost = torch.as_tensor(loss, dtype=torch.float64).reshape(-1)
+    s = torch.as_tensor(s, dtype=torch.float64).reshape(-1)
+    if u.ndim != 2 or u.shape[1] != s.numel() or u.shape[0] != cost.numel() or u.shape[0] < 3:
+        raise ValueError(f"strength must be [T, modes] with T = len(loss) >= 3 and modes = len(s), got {tuple(u.shape)}")
+    steps = torch.as_tensor(steps, dtype=torch.float64).reshape(-1)
+    beyond = ""
+    if lr is not None and depth is not None:
+        limit = stable_step_limit(float(s.max()), depth)
+        if lr > limit:
+            beyond = f": lr {lr:g} > {limit:.3f}, the largest stable step at depth {depth}"
+    if not bool(torch.isfinite(cost).all()) or float(cost.max()) > 1e6:
+        return RunVerdict("diverged", 0, 0, math.inf, (math.nan, math.nan), "diverged" + (beyond or ": the cost blew up"))
+    ratio = u / s
+    k = max(3, int(round(window * ratio.shape[0])))
+    last = ratio[-k:]
+    swing = (float(last.min()), float(last.max()))
+    variation = last.diff(dim=0).abs().sum(0)
+    net = (last[-1] - last[0]).abs()
+    first = float(half_learning_times(u[:, :1], s[:1], steps)[0])
+    if bool((variation > 2 * net + tol).any()):
+        text = f"oscillates: u/s swings between {swing[0]:.2f} and {swing[1]:.2f}, it never settles" + beyond
+        return RunVerdict("oscillating", 0, 0, first, swing, text)
+    settled = int(((last - 1).abs() <= tol).all(0).sum())
+    half = int((ratio >= 0.5).any(0).sum())
+    rising = max(half - settled, 0)
+    if not math.isfinite(first):
+        return RunVerdict("plateau", settled, rising, first, swing, f"still on the plateau after {int(steps[-1])} steps")
+    text = f"first plateau {first:.0f} steps; {settled} of {s.numel()} modes learned"
+    if rising:
+        text += f", {rising} still rising"
+    return RunVerdict("learning", settled, rising, first, swing, text)
 
 
 def spread(values: Tensor) -> float:
