@@ -144,3 +144,54 @@ def test_non_tensor_arguments_raise_type_errors():
     with pytest.raises(TypeError, match="kappa"):
         Q.gd_rate("10")
     assert math.isclose(Q.momentum_rate(1.0), 0.0)
+
+
+@pytest.mark.parametrize("kappa", [1.0, 10.0, 1000.0])
+def test_gd_verdict_switches_exactly_at_two_over_lambda_max(kappa):
+    h = Q.quadratic_hessian(kappa=kappa, lambda_max=1.0, angle=0.3)
+    assert Q.iteration_radius(h, "gd", lr=1.5) == pytest.approx(max(0.5, 1 - 1.5 / kappa))
+    assert Q.verdict(h, "gd", lr=2.0 * (1 - 1e-9)) == "converges"
+    assert Q.verdict(h, "gd", lr=2.0) == "neither"
+    assert Q.verdict(h, "gd", lr=2.0 * (1 + 1e-9)) == "diverges"
+
+
+def test_gd_verdict_at_kappa_10_step_2_02_is_divergence_although_20_steps_end_closer():
+    # The widget's old verdict compared distances after 20 steps and said "converges" here.
+    h = Q.quadratic_hessian(kappa=10.0)
+    assert Q.iteration_radius(h, "gd", lr=2.02) == pytest.approx(1.02)
+    assert Q.verdict(h, "gd", lr=2.02) == "diverges"
+    path = Q.gradient_descent(h, torch.tensor([-1.0, 0.7], dtype=torch.float64), 2.02, 2000)
+    assert not torch.isfinite(path[-1]).all() or path[-1].norm() > 1e6
+
+
+def test_heavy_ball_verdict_switches_at_two_times_one_plus_beta():
+    h = Q.quadratic_hessian(kappa=10.0, lambda_max=1.0)
+    beta = 0.5  # converges iff lr * lambda_max < 2 (1 + beta) = 3
+    assert Q.verdict(h, "momentum", lr=3.0 * (1 - 1e-9), momentum=beta) == "converges"
+    assert Q.verdict(h, "momentum", lr=3.0, momentum=beta) == "neither"
+    assert Q.verdict(h, "momentum", lr=3.0 * (1 + 1e-9), momentum=beta) == "diverges"
+    # complex roots (the zig-zag is a rotation): radius sqrt(beta) whatever the step in that range
+    assert Q.iteration_radius(h, "momentum", lr=1.0, momentum=0.81) == pytest.approx(0.9)
+    # the tuned parameters reach Polyak's rate, and Newton's radius is 0
+    assert Q.iteration_radius(h, "momentum") == pytest.approx(Q.momentum_rate(10.0), rel=1e-6)
+    assert Q.verdict(h, "newton") == "converges"
+
+
+@pytest.mark.parametrize("method", ["gd", "momentum"])
+@pytest.mark.parametrize("lr", [0.5, 1.9, 2.02, 2.2, 2.6])
+def test_verdict_agrees_with_the_iterates(method, lr):
+    h = Q.quadratic_hessian(kappa=10.0, angle=0.2)
+    path = Q.optimize_quadratic(h, torch.tensor([-1.0, 0.7], dtype=torch.float64), method, 3000, lr=lr)
+    says = Q.verdict(h, method, lr=lr)
+    assert says in ("converges", "diverges")
+    assert bool(Q.diverged(path)) == (says == "diverges")
+
+
+def test_verdict_arguments_fail_loudly():
+    h = Q.quadratic_hessian(kappa=10.0)
+    with pytest.raises(ValueError, match="method"):
+        Q.verdict(h, "adam")
+    with pytest.raises(ValueError, match="momentum"):
+        Q.iteration_radius(h, "momentum", lr=0.1, momentum=1.0)
+    with pytest.raises(ValueError, match="lr"):
+        Q.verdict(h, "gd", lr=-1.0)

@@ -10,6 +10,7 @@ Every runner is batched: a leading axis of start points (and of step sizes) runs
 
 from __future__ import annotations
 
+import cmath
 import math
 
 import torch
@@ -175,6 +176,51 @@ def optimize_quadratic(
         return gradient_descent(h, x0, best_step(h) if lr is None else lr, steps)
     tuned_lr, tuned_beta = best_momentum(h)
     return heavy_ball(h, x0, tuned_lr if lr is None else lr, tuned_beta if momentum is None else momentum, steps)
+
+
+def iteration_radius(h: Tensor, method: str, lr: float | None = None, momentum: float | None = None) -> float:
+    """Spectral radius of the iteration matrix of ``method`` on 1/2 x^T H x (defaults as `optimize_quadratic`).
+
+    Gradient descent multiplies the component along eigenvector i by 1 - lr lambda_i, so its
+    radius is max_i |1 - lr lambda_i|. Heavy ball's component obeys z^2 - (1 + beta - lr lambda_i) z
+    + beta = 0 and its radius is the largest root modulus over i (below 1 iff 0 <= beta < 1 and
+    0 < lr lambda_i < 2 (1 + beta) for every i). Newton's is 0.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    eig = torch.linalg.eigvalsh(_check_hessian(h).to(torch.float64)).tolist()
+    if method == "newton":
+        return 0.0
+    if method == "gd":
+        eps = best_step(h) if lr is None else check_positive("lr", lr)
+        return max(abs(1.0 - eps * lam) for lam in eig)
+    tuned_lr, tuned_beta = best_momentum(h)
+    eps = tuned_lr if lr is None else check_positive("lr", lr)
+    beta = tuned_beta if momentum is None else momentum
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 <= beta < 1:
+        raise ValueError(f"momentum must be a number in [0, 1), got {beta!r}")
+    radius = 0.0
+    for lam in eig:
+        b = 1.0 + beta - eps * lam
+        root = cmath.sqrt(b * b - 4.0 * beta)
+        radius = max(radius, abs((b + root) / 2), abs((b - root) / 2))
+    return radius
+
+
+def verdict(h: Tensor, method: str, lr: float | None = None, momentum: float | None = None,
+            tol: float = 1e-12) -> str:
+    """What theory says ``method`` does from a start with a component along every eigenvector.
+
+    'converges' when the iteration's spectral radius (`iteration_radius`) is below 1, 'diverges'
+    when it is above 1, 'neither' (bounded, it oscillates forever) when it is 1 within ``tol``.
+    """
+    check_positive("tol", tol)
+    radius = iteration_radius(h, method, lr, momentum)
+    if radius < 1.0 - tol:
+        return "converges"
+    if radius > 1.0 + tol:
+        return "diverges"
+    return "neither"
 
 
 def measured_rate(path: Tensor, skip: int = 0) -> Tensor:
