@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def environment_hash() -> str:
     """Hash of everything outside the notebooks that their outputs depend on."""
     digest = hashlib.sha256()
-    files = sorted((ROOT / "lib" / "optbook").rglob("*.py")) + [ROOT / "requirements.txt"]
+    files = sorted((ROOT / "lib" / "optbook").rglob("*.py")) + [ROOT / "requirements.txt", ROOT / "scripts" / "site_fixes.py"]
     for path in files:
         digest.update(path.relative_to(ROOT).as_posix().encode())
         digest.update(path.read_bytes())

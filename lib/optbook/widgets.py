@@ -236,6 +236,7 @@ def static_html(
             f'<label style="display:block;margin:2px 0"><span style="display:inline-block;min-width:9em">'
             f"{html.escape(name)}</span>"
             f'<input type="range" min="0" max="{len(grid) - 1}" step="1" value="{start[i]}" '
+            f'aria-label="{html.escape(name)}" aria-valuetext="{html.escape(_format(grid[start[i]]))}" '
             f"data-labels='{html.escape(labels)}' style=\"width:14em;vertical-align:middle\"> "
             f'<output style="font-family:monospace">{html.escape(_format(grid[start[i]]))}</output></label>'
         )
@@ -257,6 +258,7 @@ def static_html(
     inputs.forEach(function (input) {{
       var labels = JSON.parse(input.dataset.labels);
       input.nextElementSibling.textContent = labels[input.value];
+      input.setAttribute("aria-valuetext", labels[input.value]);  // screen readers say the value, not its index
       key.push(input.value);
     }});
     root.querySelector("img.optbook-frame").src = "data:image/png;base64," + frames[key.join(",")];
