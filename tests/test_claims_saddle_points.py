@@ -1,11 +1,20 @@
-"""Claims of chapters/saddle_points.md, asserted for several seeds with the page's settings.
+"""Claims of chapters/saddle_points.md, for the seeds in OPTBOOK_SEEDS, with the page's settings.
 
-1. The fraction of positive-definite GOE matrices falls faster than coin tossing's 2^-n, with an
-   n^2 rate of the Dean-Majumdar size.
-2. Spherical 3-spin glass: the index of critical points follows the theory curve within 0.05,
-   and index-0 points occur only near the bottom; minima stay few while saddles multiply with N.
-3. Gradient descent leaves a saddle in ~log(1/delta) steps; Newton's method converges to it;
-   saddle-free Newton leaves it: on x1^2 - x2^2 and on a tanh network.
+The settings live once in the library (random_matrices.GOE_*, spin_glass.INDEX_ENERGY_* and
+CENSUS_*, saddles.TOY_ESCAPE_*, NET_*, SEARCH_*); each threshold below is the one the page states.
+
+1. GOE: the fraction of positive-definite matrices is (2 - sqrt 2)/4 at n = 2 (within four
+   standard errors), falls faster than coin tossing's 2^-n, more than 1e5 times below it at n = 8,
+   with an n^2 rate within 20 % of Dean & Majumdar's ln 3 / 4.
+2. Spherical 3-spin glass (N = 40): more than a hundred critical points; their index fraction
+   follows the theory within 0.05 (bins) and 0.03 (points, on average) and rises with the energy;
+   minima only below -1.25; the highest critical points are maxima; the spectra are the shifted
+   semicircles. Small N: fewer than ten minima, saddles more than triple from N = 4 to 7.
+3. Gradient descent leaves a saddle in log(1/delta)/log(1 + eps|lambda_min|) steps, saddle-free
+   Newton in a number of steps that does not depend on the curvature, Newton converges to it: on
+   x1^2 - c x2^2 and on a tanh network.
+4. Critical-point searches on a tiny network: most stall; cost and index fraction rise together
+   for 9 of 10 teachers.
 """
 
 from __future__ import annotations
@@ -13,108 +22,122 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from scipy.stats import spearmanr
 
+from claims import SEEDS, claim, claim_frequency, fact
 from optbook import random_matrices as rm
 from optbook import saddles as sd
 from optbook import spin_glass as sg
 
-SEEDS = (0, 1, 2)
-
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_goe_positive_fraction_falls_faster_than_coin_tossing(seed):
-    result = rm.positive_definite_fraction(range(1, 9), samples=40000, seed=seed)
-    ratio = result.fraction / rm.coin_tossing_fraction(result.n)
-    assert np.all(np.diff(ratio[1:]) < 0)  # from n = 2 on, further below 2^-n at every n
-    assert ratio[-1] < 1e-5  # n = 8: more than 1e5 times rarer than coin tossing
-    assert np.all(result.std_error[1:] < 0.35 * result.fraction[1:])  # estimates are resolved
-    theta = rm.fitted_quadratic_rate(result.n[2:], result.fraction[2:])
-    assert abs(theta / rm.DEAN_MAJUMDAR_RATE - 1) < 0.2  # ln 3 / 4; coin tossing has no n^2 term at all
+    result = rm.positive_definite_fraction(rm.GOE_DIMS, samples=rm.GOE_SAMPLES, seed=seed)
+    p, se = result.fraction, result.std_error
+    ratio = p / rm.coin_tossing_fraction(result.n)
+    claim("n = 2: |P - (2 - sqrt 2)/4| in standard errors", abs(p[1] - rm.EXACT_FRACTION_N2) / se[1], "<", 4.0)
+    claim("n = 2: P below the coin's 1/4", p[1], "<", 0.25)
+    claim("n = 8: P of order 1e-9 (above 1e-10)", p[-1], ">", 1e-10)
+    claim("n = 8: P of order 1e-9 (below 1e-8)", p[-1], "<", 1e-8)
+    claim("P / 2^-n shrinks at every n from 2 on (ratio of successive ratios)", ratio[2:] / ratio[1:-1], "<", 1.0)
+    claim("n = 8: P / 2^-n", ratio[-1], "<", 1e-5)
+    claim("standard error / estimate, n >= 2", se[1:] / p[1:], "<", 0.5)
+    k = rm.GOE_FIT_FROM - 1
+    theta = rm.fitted_quadratic_rate(result.n[k:], p[k:])
+    claim("|fitted n^2 rate / (ln 3 / 4) - 1|", abs(theta / rm.DEAN_MAJUMDAR_RATE - 1), "<", 0.2)
 
 
 @pytest.mark.parametrize("disorder", SEEDS)
-def test_spin_glass_index_follows_theory_and_minima_sit_at_the_bottom(disorder):
-    couplings = sg.couplings(40, seed=disorder)
-    points = sg.find_critical_points(couplings, n_starts=400, max_warmup=300, seed=disorder)
-    assert len(points.energy) >= 100
-    assert np.all(points.grad_norm < 1e-9)
-    bins = sg.binned_index(points, np.arange(-1.7, 0.05, 0.1))
-    assert len(bins["energy"]) >= 10
-    assert np.abs(bins["index"] - bins["theory"]).max() < 0.05
-    assert np.abs(points.index - sg.theory_index(points.energy)).mean() < 0.03
-    minima = points.index == 0
-    assert minima.sum() >= 3
-    assert points.energy[minima].max() < -1.25  # index 0 only near the bottom ...
-    assert points.energy.max() > 0.0  # ... of a range that reaches far above it
-    assert np.all(points.index[points.energy > -1.2] > 0)
-    # index rises with energy: binned means are monotone
-    assert np.all(np.diff(bins["index"]) > -0.02)
+def test_spin_glass_index_fraction_follows_theory_and_minima_sit_at_the_bottom(disorder):
+    points = sg.index_energy_experiment(disorder)
+    alpha, eps = points.index_fraction, points.energy
+    claim("distinct critical points found (N = 40, 400 starts)", len(eps), ">", 100, abs=1)
+    bins = sg.binned_index_fraction(points, sg.INDEX_BIN_EDGES)
+    claim("largest |binned alpha - theory|", np.abs(bins["index_fraction"] - bins["theory"]).max(), "<", 0.05)
+    claim("mean |alpha - theory| over points", np.abs(alpha - sg.theory_index_fraction(eps)).mean(), "<", 0.03)
+    claim("rank correlation of alpha and energy", spearmanr(eps, alpha)[0], ">", 0.9)
+    minima = alpha == 0
+    claim("minima found", minima.sum(), ">", 2, abs=1)
+    claim("highest energy of a minimum", eps[minima].max(), "<", -1.25)
+    claim("highest energy found", eps.max(), ">", 0.0, abs=0.05)
+    # the highest critical points: the mirror images -s of the lowest (H is odd) are maxima
+    mirror = sg.mirror_eigenvalues(sg.couplings(sg.INDEX_ENERGY_SPINS, seed=disorder), points)
+    fact("the mirror image of the lowest point found (the highest critical point) is a maximum",
+         bool((mirror[0] < 0).all()), mirror[0].max())
     # the spectrum is the shifted semicircle: centred at -3 eps, standard deviation sqrt 6
     eigenvalues = points.eigenvalues.numpy()
-    assert np.abs(eigenvalues.mean(axis=1) + 3 * points.energy).mean() < 0.2
-    assert abs(eigenvalues.std(axis=1).mean() / np.sqrt(6) - 1) < 0.05
+    claim("mean |mean eigenvalue + 3 eps|", np.abs(eigenvalues.mean(axis=1) + 3 * eps).mean(), "<", 0.2)
+    claim("|mean eigenvalue spread / sqrt 6 - 1|", abs(eigenvalues.std(axis=1).mean() / np.sqrt(6) - 1), "<", 0.05)
 
 
 def test_spin_glass_minima_stay_few_while_saddles_multiply():
-    counts = sg.census([3, 4, 5, 6, 7], disorder_seeds=SEEDS, n_starts=1200)
-    assert counts.minima.max() <= 8
-    for d in range(len(SEEDS)):
-        assert counts.saddles[-1, d] >= 3 * counts.saddles[1, d]  # N = 7 against N = 4
-        assert counts.saddles[-1, d] / counts.minima[-1, d] > counts.saddles[1, d] / counts.minima[1, d]
-    assert counts.saturated[:3].all()  # N <= 5: the second batch of starts found nothing new
+    counts = sg.census(sg.CENSUS_SIZES, disorder_seeds=SEEDS, n_starts=sg.CENSUS_STARTS)
+    n4, n7 = sg.CENSUS_SIZES.index(4), sg.CENSUS_SIZES.index(7)
+    claim("minima for any N and disorder", counts.minima, "<", 10, abs=1)
+    claim("saddles at N = 7 / saddles at N = 4", counts.saddles[n7] / counts.saddles[n4], ">", 3.0)
+    per_minimum = counts.saddles / counts.minima
+    claim("saddles per minimum, N = 7 against N = 4", per_minimum[n7] / per_minimum[n4], ">", 1.0)
+    small = np.array(sg.CENSUS_SIZES) <= 5
+    fact("N <= 5: the second batch of starts found nothing new", bool(counts.saturated[small].all()),
+         counts.saturated)
 
 
-@pytest.mark.parametrize("lr", [0.05, 0.1, 0.3])
+@pytest.mark.parametrize("lr", sd.TOY_ESCAPE_LRS)
 def test_gd_escape_time_on_the_saddle_is_the_log_formula(lr):
-    deltas = np.logspace(-12, -1, 12)
-    starts = torch.tensor([[0.5, d] for d in deltas], dtype=torch.float64)
-    run = sd.run_method(sd.saddle_cost, starts, "gradient descent", lr, 800, derivatives=sd.saddle_derivatives)
-    measured = sd.escape_steps(run.distance_to(torch.zeros(2)), 1.0).numpy()
-    np.testing.assert_array_equal(measured, sd.predicted_escape_steps(deltas, lr, 2.0))
+    measured, predicted = sd.toy_escape(lr)
+    fact("escape steps equal ceil(log(1/delta)/log(1 + 2 eps))", bool(np.array_equal(measured, predicted)),
+         (measured, predicted))
+
+
+def test_saddle_free_newton_escapes_at_a_rate_independent_of_the_curvature():
+    sfn = sd.escape_by_curvature("saddle-free Newton")
+    gd = sd.escape_by_curvature("gradient descent")
+    expected = sd.predicted_escape_steps(sd.CURVATURE_ESCAPE_DELTA, sd.CURVATURE_ESCAPE_LR, 1.0)
+    fact("saddle-free Newton: ceil(log(1/delta)/log(1 + eps)) steps for every curvature",
+         bool((sfn == expected).all()), (sfn, expected))
+    claim("gradient descent: steps at the weakest / at the strongest curvature", gd[0] / gd[-1], ">", 10.0)
 
 
 def test_newton_lands_on_the_saddle_in_one_step():
     starts = torch.tensor([[0.5, 1e-6], [-1.0, 0.3], [2.0, -1.5]], dtype=torch.float64)
     run = sd.run_method(sd.saddle_cost, starts, "Newton", 1.0, 120, derivatives=sd.saddle_derivatives)
-    assert float(run.thetas[1:].abs().max()) == 0.0
+    fact("Newton: exactly 0 from the first step on", float(run.thetas[1:].abs().max()) == 0.0)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_on_a_network_newton_converges_to_the_saddle_where_gd_and_sfn_leave(seed):
-    net = sd.tanh_saddle_problem(width=3, seed=seed)
+    net, runs = sd.network_saddle_runs(seed)
     saddle_cost = float(net.loss(net.saddle))
-    starts = sd.random_starts(net.saddle, [0.05, 0.1, 0.2], n_per_distance=3, seed=seed)
-    newton = sd.run_method(net.loss, starts, "Newton", 1.0, 30)
-    gd = sd.run_method(net.loss, starts, "gradient descent", 0.1, 200)
-    sfn = sd.run_method(net.loss, starts, "saddle-free Newton", 1.0, 30, damping=0.1, max_step=0.5)
-    assert float(newton.distance_to(net.saddle)[-1].max()) < 1e-8
-    assert torch.allclose(newton.costs[-1], torch.full((9,), saddle_cost, dtype=torch.float64), atol=1e-10)
-    for run in (gd, sfn):
-        assert float(run.distance_to(net.saddle)[-1].min()) > 1.0
-        assert float(run.costs[-1].max()) < 0.25 * saddle_cost
-    assert (gd.diverged_at < 0).all() and (sfn.diverged_at < 0).all() and (newton.diverged_at < 0).all()
+    newton = runs["Newton"]
+    claim("Newton: final distance to the saddle", newton.distance_to(net.saddle)[-1], "<", 1e-8)
+    claim("Newton: |final cost - saddle cost|", (newton.costs[-1] - saddle_cost).abs(), "<", 1e-10)
+    for method in ("gradient descent", "saddle-free Newton"):
+        run = runs[method]
+        claim(f"{method}: final distance to the saddle", run.distance_to(net.saddle)[-1], ">", 1.0)
+        claim(f"{method}: final cost / saddle cost", run.costs[-1] / saddle_cost, "<", 0.25)
+    fact("no run diverged", all(bool((r.diverged_at < 0).all()) for r in runs.values()))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_on_a_network_gd_escape_time_grows_like_log_one_over_delta(seed):
-    net = sd.tanh_saddle_problem(width=3, seed=seed)
-    lr = 0.1
-    deltas = np.logspace(-9, -2, 8)
-    run = sd.run_method(net.loss, sd.random_starts(net.saddle, deltas, seed=seed + 1), "gradient descent", lr, 400)
-    steps = sd.escape_steps(run.distance_to(net.saddle), 0.5).numpy()
-    assert (steps > 0).all()
-    slope = sd.fit_log_slope(deltas, steps)
-    theory = 1 / np.log1p(lr * abs(net.most_negative_curvature))
-    assert abs(slope / theory - 1) < 0.1
+    net = sd.tanh_saddle_problem(width=sd.NET_WIDTH, seed=seed)
+    escape = sd.network_escape(net, seed=seed + 1)
+    fact("every run escaped", bool((escape.steps > 0).all()), escape.steps)
+    claim("|fitted slope / 1/log(1 + eps |lambda_min|) - 1|", abs(escape.slope / escape.theory - 1), "<", 0.1)
 
 
-@pytest.mark.parametrize("teacher", SEEDS)
-def test_on_a_small_network_searches_often_stall_and_found_critical_points_order_by_cost(teacher):
-    loss = sd.teacher_student_problem(width=3, seed=teacher)
-    gen = torch.Generator().manual_seed(teacher)
-    starts = sd.random_starts(torch.zeros(18, dtype=torch.float64), [1.0] * 100, seed=teacher)
-    search = sd.critical_point_search(loss, starts, torch.randint(0, 300, (100,), generator=gen))
-    converged = search.converged
-    assert 5 <= converged.sum() < 50  # some reach critical points, most stall
-    assert np.median(search.grad_norm[~converged]) > 1e-4  # stalled well above the tolerance
-    assert search.cost_index_correlation() > 0.5  # index rises with cost
+# Over teachers 0-9 the rank correlation exceeds 0.5 for 9 (teacher 6: 0.11); with n of them run,
+# at least 9 - (10 - n) must show it, so that any n of the ten pass.
+_RHO_HOLDS_IN, _RHO_OF = 9, 10
+
+
+def test_on_a_small_network_most_searches_stall_and_cost_and_index_fraction_rise_together():
+    searches = [sd.teacher_search(teacher) for teacher in SEEDS]
+    converged = np.concatenate([s.converged for s in searches])
+    claim("fraction of searches (pooled over teachers) that reached a critical point", converged.mean(), "<", 0.5)
+    claim("median gradient norm of the stalled searches, per teacher",
+          [np.median(s.grad_norm[~s.converged]) for s in searches], ">", 1e-4)
+    rising = [s.distinct()[0].size >= 3 and s.cost_index_correlation() > 0.5 for s in searches]
+    n = len(SEEDS)
+    claim_frequency("rank correlation of cost and index fraction > 0.5", rising,
+                    at_least=max(0.0, (_RHO_HOLDS_IN - (_RHO_OF - n)) / n))

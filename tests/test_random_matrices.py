@@ -56,6 +56,7 @@ def test_fitted_rate_recovers_a_known_quadratic():
         ({"ns": [2], "samples": 1}, ValueError),
         ({"ns": [2], "shift": -1.0}, ValueError),
         ({"ns": [2], "scale": 0.0}, ValueError),
+        ({"ns": [2], "scale": 0.7}, ValueError),  # below 1/sqrt(2): weights of infinite variance
         ({"ns": [2], "importance_from": 0}, ValueError),
     ],
 )

@@ -73,16 +73,16 @@ def test_tangent_eigenvalues_drop_the_normal_direction(small):
 
 
 def test_theory_index_and_semicircle():
-    assert sg.theory_index(-1.7) == 0.0 and sg.theory_index(1.7) == 1.0
-    assert float(sg.theory_index(0.0)) == pytest.approx(0.5)
-    assert float(sg.theory_index(sg.THRESHOLD_ENERGY)) == pytest.approx(0.0, abs=1e-12)
-    values = sg.theory_index(np.linspace(-2, 2, 50))
+    assert sg.theory_index_fraction(-1.7) == 0.0 and sg.theory_index_fraction(1.7) == 1.0
+    assert float(sg.theory_index_fraction(0.0)) == pytest.approx(0.5)
+    assert float(sg.theory_index_fraction(sg.THRESHOLD_ENERGY)) == pytest.approx(0.0, abs=1e-12)
+    values = sg.theory_index_fraction(np.linspace(-2, 2, 50))
     assert np.all(np.diff(values) >= 0)
     x = np.linspace(-20, 20, 200001)
     assert np.trapezoid(sg.semicircle_density(x, -0.8), x) == pytest.approx(1.0, abs=1e-4)
     # the fraction of the density below zero is the index
     below = x < 0
-    assert np.trapezoid(sg.semicircle_density(x[below], -0.8), x[below]) == pytest.approx(float(sg.theory_index(-0.8)), abs=1e-3)
+    assert np.trapezoid(sg.semicircle_density(x[below], -0.8), x[below]) == pytest.approx(float(sg.theory_index_fraction(-0.8)), abs=1e-3)
 
 
 def test_find_critical_points_returns_distinct_converged_points():
@@ -95,7 +95,7 @@ def test_find_critical_points_returns_distinct_converged_points():
     assert float(grad.max()) < 1e-9
     overlaps = (points.spins @ points.spins.T) / 8 - torch.eye(len(points.energy), dtype=torch.float64) * 2
     assert float(overlaps.max()) < 1 - 1e-6  # no point twice
-    assert np.all((points.index >= 0) & (points.index <= 1))
+    assert np.all((points.index_fraction >= 0) & (points.index_fraction <= 1))
     assert points.n_minima + points.n_saddles <= len(points.energy)
 
 
@@ -109,11 +109,11 @@ def test_census_shapes_and_counts():
 def test_binned_index():
     j = sg.couplings(10, seed=0)
     points = sg.find_critical_points(j, n_starts=80, max_warmup=100, seed=1)
-    bins = sg.binned_index(points, [-2.0, -1.0, 0.0, 1.0], min_count=1)
-    assert set(bins) == {"energy", "index", "theory", "count"}
+    bins = sg.binned_index_fraction(points, [-2.0, -1.0, 0.0, 1.0], min_count=1)
+    assert set(bins) == {"energy", "index_fraction", "theory", "count"}
     assert bins["count"].sum() <= len(points.energy)
     with pytest.raises(ValueError):
-        sg.binned_index(points, [0.0, -1.0])
+        sg.binned_index_fraction(points, [0.0, -1.0])
 
 
 def test_bad_arguments_raise():
@@ -135,7 +135,7 @@ def test_bad_arguments_raise():
     with pytest.raises(ValueError):
         sg.find_critical_points(j, tol=0.0)
     with pytest.raises(ValueError):
-        sg.theory_index(float("nan"))
+        sg.theory_index_fraction(float("nan"))
     with pytest.raises(ValueError):
         sg.census([])
     with pytest.raises(ValueError):

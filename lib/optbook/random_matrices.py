@@ -21,6 +21,12 @@ from torch import Tensor
 from ._validate import check_positive, check_positive_int
 
 DEAN_MAJUMDAR_RATE = math.log(3) / 4  # theta in P(all eigenvalues > 0) ~ exp(-theta n^2), beta = 1
+EXACT_FRACTION_N2 = (2 - math.sqrt(2)) / 4  # P(a 2 x 2 GOE matrix is positive definite), exactly
+
+# The page's experiment (chapters/saddle_points.md), imported by the page and by its claims test.
+GOE_DIMS = tuple(range(1, 9))  # n = 1 ... 8
+GOE_SAMPLES = 40000  # matrices per n
+GOE_FIT_FROM = 3  # the n^2 rate is fitted to n = 3 ... 8
 
 
 def sample_goe(n: int, size: int, generator: torch.Generator | None = None) -> Tensor:
@@ -94,7 +100,7 @@ def positive_definite_fraction(
     seed: int = 0,
     importance_from: int = 5,
     shift: float = 0.6,
-    scale: float = 0.7,
+    scale: float = 0.75,
     chunk: int = 50000,
 ) -> PositiveFraction:
     """Fraction of n x n GOE matrices with all eigenvalues positive, for each n in ``ns``.
@@ -102,7 +108,9 @@ def positive_definite_fraction(
     Plain sampling below ``importance_from``; from there on importance sampling with the proposal
     ``scale * GOE + shift * sqrt(n) I`` (the event has probability ~1e-4 at n = 5 and ~1e-9 at
     n = 8, far too rare to count hits). Its weights are exact density ratios, so the estimate is
-    unbiased; its standard error grows with n, and is reported.
+    unbiased; its standard error grows with n, and is reported. The weights have finite variance
+    only when ``scale`` > 1/sqrt(2) (E_q[w^2] = int p^2/q diverges otherwise: rare huge weights
+    then spoil both the estimate and its standard error), hence the default 0.75.
     """
     ns = [check_positive_int(f"ns[{i}]", n) for i, n in enumerate(ns)]
     if not ns:
@@ -111,6 +119,8 @@ def positive_definite_fraction(
     check_positive_int("importance_from", importance_from)
     check_positive("shift", shift)
     check_positive("scale", scale)
+    if scale <= 1 / math.sqrt(2):
+        raise ValueError(f"scale must exceed 1/sqrt(2) = 0.707 (finite-variance weights), got {scale}")
     check_positive_int("chunk", chunk)
     generator = torch.Generator().manual_seed(seed)
     fractions, errors, methods = [], [], []

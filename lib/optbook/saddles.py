@@ -471,7 +471,7 @@ class CriticalPointSearch:
     thetas: Tensor  # [B, P]
     grad_norm: np.ndarray
     cost: np.ndarray
-    index: np.ndarray  # fraction of Hessian eigenvalues below -1e-8 max|lambda|
+    index_fraction: np.ndarray  # alpha: fraction of Hessian eigenvalues below -1e-8 max|lambda|
     tol: float
 
     @property
@@ -480,12 +480,12 @@ class CriticalPointSearch:
         return self.grad_norm < self.tol
 
     def distinct(self, cost_tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
-        """(cost, index) of the converged end points, one per distinct (cost, index) pair.
+        """(cost, index fraction) of the converged end points, one per distinct pair.
 
         Points equal up to the network's symmetries (hidden-unit permutations and sign flips)
-        have the same cost and index and are counted once.
+        have the same cost and index fraction and are counted once.
         """
-        cost, index = self.cost[self.converged], self.index[self.converged]
+        cost, index = self.cost[self.converged], self.index_fraction[self.converged]
         order = np.lexsort((index, cost))
         keep: list[int] = []
         for k in order:
@@ -494,7 +494,7 @@ class CriticalPointSearch:
         return cost[keep], index[keep]
 
     def cost_index_correlation(self) -> float:
-        """Spearman rank correlation of cost and index over the distinct critical points found."""
+        """Spearman rank correlation of cost and index fraction over the distinct critical points found."""
         from scipy.stats import spearmanr  # scipy comes with scikit-learn
 
         cost, index = self.distinct()
@@ -555,6 +555,118 @@ def critical_point_search(
         thetas=theta,
         grad_norm=grad_norm.numpy(),
         cost=cost.numpy(),
-        index=(lam < -1e-8 * scale).to(torch.float64).mean(dim=-1).numpy(),
+        index_fraction=(lam < -1e-8 * scale).to(torch.float64).mean(dim=-1).numpy(),
         tol=float(tol),
     )
+
+
+# ----------------------------------------------------------------------------- the page's experiments
+# chapters/saddle_points.md and tests/test_claims_saddle_points.py both run these, with these settings.
+
+TOY_ESCAPE_DELTAS = tuple(float(d) for d in np.logspace(-12, -1, 12))  # starts (0.5, delta)
+TOY_ESCAPE_LRS = (0.05, 0.1, 0.3)
+TOY_ESCAPE_STEPS = 800
+
+
+def toy_escape(lr: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient descent from (0.5, delta) on x1^2 - x2^2: measured and predicted steps to get 1 away."""
+    deltas = np.array(TOY_ESCAPE_DELTAS)
+    starts = torch.tensor([[0.5, d] for d in deltas], dtype=torch.float64)
+    run = run_method(saddle_cost, starts, "gradient descent", lr, TOY_ESCAPE_STEPS, derivatives=saddle_derivatives)
+    measured = escape_steps(run.distance_to(torch.zeros(2, dtype=torch.float64)), 1.0).numpy()
+    return measured, predicted_escape_steps(deltas, lr, 2.0)
+
+
+def scaled_saddle(curvature: float) -> tuple[LossFn, Derivatives]:
+    """f(x) = x1^2 - c x2^2 (Hessian diag(2, -2c)) and its exact batched derivatives."""
+    check_positive("curvature", curvature)
+    c = float(curvature)
+
+    def cost(theta: Tensor) -> Tensor:
+        return theta[..., 0] ** 2 - c * theta[..., 1] ** 2
+
+    def derivatives(theta: Tensor) -> tuple[Tensor, Tensor]:
+        grad = torch.stack([2 * theta[:, 0], -2 * c * theta[:, 1]], dim=-1)
+        hess = torch.diag(torch.tensor([2.0, -2.0 * c], dtype=theta.dtype)).expand(theta.shape[0], 2, 2)
+        return grad, hess
+
+    return cost, derivatives
+
+
+CURVATURE_ESCAPE_CURVATURES = (0.1, 1.0, 10.0)  # c in x1^2 - c x2^2
+CURVATURE_ESCAPE_DELTA = 1e-6  # the start (0.5, delta)
+CURVATURE_ESCAPE_LR = 0.1
+CURVATURE_ESCAPE_STEPS = 1000
+
+
+def escape_by_curvature(method: str) -> np.ndarray:
+    """Steps ``method`` needs to get 1 away from the saddle of x1^2 - c x2^2, per c (-1: never).
+
+    Gradient descent multiplies x2 by 1 + 2 eps c per step, so it is slow where the negative
+    curvature is weak; saddle-free Newton (no damping) multiplies it by 1 + eps whatever c is.
+    """
+    method = _check_method(method)
+    start = torch.tensor([[0.5, CURVATURE_ESCAPE_DELTA]], dtype=torch.float64)
+    steps = []
+    for c in CURVATURE_ESCAPE_CURVATURES:
+        cost, derivatives = scaled_saddle(c)
+        run = run_method(cost, start, method, CURVATURE_ESCAPE_LR, CURVATURE_ESCAPE_STEPS, derivatives=derivatives)
+        steps.append(int(escape_steps(run.distance_to(torch.zeros(2, dtype=torch.float64)), 1.0)[0]))
+    return np.array(steps)
+
+
+NET_WIDTH = 3  # the 3-3-3 tanh network
+NET_START_DISTANCES = (0.05, 0.1, 0.2)
+NET_STARTS_PER_DISTANCE = 3
+NET_METHOD_SETTINGS = {
+    "gradient descent": {"lr": 0.1, "steps": 200},
+    "Newton": {"lr": 1.0, "steps": 30},
+    "saddle-free Newton": {"lr": 1.0, "steps": 30, "damping": 0.1, "max_step": 0.5},
+}
+
+
+def network_saddle_runs(seed: int) -> tuple[SaddleProblem, dict[str, Trajectories]]:
+    """The three methods from 9 starts near the saddle theta = 0 of the 3-3-3 tanh net ``seed``."""
+    net = tanh_saddle_problem(width=NET_WIDTH, seed=seed)
+    starts = random_starts(net.saddle, NET_START_DISTANCES, n_per_distance=NET_STARTS_PER_DISTANCE, seed=seed)
+    return net, {m: run_method(net.loss, starts, m, **kw) for m, kw in NET_METHOD_SETTINGS.items()}
+
+
+NET_ESCAPE_LR = 0.1
+NET_ESCAPE_DELTAS = tuple(float(d) for d in np.logspace(-9, -2, 8))
+NET_ESCAPE_STEPS = 400
+NET_ESCAPE_RADIUS = 0.5
+
+
+@dataclass(frozen=True)
+class NetworkEscape:
+    """Gradient-descent escape steps against the start's distance delta, the fitted and predicted slopes."""
+
+    deltas: np.ndarray
+    steps: np.ndarray
+    slope: float  # steps per e-fold of 1/delta, fitted
+    theory: float  # 1 / log(1 + eps |lambda_min|)
+
+
+def network_escape(net: SaddleProblem, seed: int) -> NetworkEscape:
+    """Gradient descent from random starts at the distances `NET_ESCAPE_DELTAS` from ``net``'s saddle."""
+    deltas = np.array(NET_ESCAPE_DELTAS)
+    run = run_method(net.loss, random_starts(net.saddle, deltas, seed=seed), "gradient descent",
+                     NET_ESCAPE_LR, NET_ESCAPE_STEPS)
+    steps = escape_steps(run.distance_to(net.saddle), NET_ESCAPE_RADIUS).numpy()
+    theory = 1 / math.log1p(NET_ESCAPE_LR * abs(net.most_negative_curvature))
+    return NetworkEscape(deltas, steps, fit_log_slope(deltas, steps) if (steps >= 0).all() else float("nan"), theory)
+
+
+SEARCH_WIDTH = 3  # the 3-3-3 tanh student and teacher
+SEARCH_RUNS = 100  # searches per teacher
+SEARCH_MAX_WARMUP = 300  # each search: 0 ... 299 gradient-descent steps, then Newton
+
+
+def teacher_search(teacher: int) -> CriticalPointSearch:
+    """The page's 100 critical-point searches on the teacher-student problem ``teacher``."""
+    loss = teacher_student_problem(width=SEARCH_WIDTH, seed=teacher)
+    generator = torch.Generator().manual_seed(teacher)
+    n_params = 2 * SEARCH_WIDTH * SEARCH_WIDTH
+    starts = random_starts(torch.zeros(n_params, dtype=torch.float64), [1.0] * SEARCH_RUNS, seed=teacher)
+    return critical_point_search(loss, starts, torch.randint(0, SEARCH_MAX_WARMUP, (SEARCH_RUNS,), generator=generator))

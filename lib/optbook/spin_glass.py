@@ -1,11 +1,12 @@
 """Critical points of a random function with exact theory: the spherical 3-spin glass.
 
-H(s) = N^-1 sum_ijk J_ijk s_i s_j s_k with J_ijk ~ N(0, 1) on the sphere |s|^2 = N, the model
-behind Bray & Dean (2007), Auffinger, Ben Arous & Cerny (2013) and Choromanska et al. (2015).
-At a critical point of energy eps = H/N the Riemannian Hessian is a GOE matrix whose semicircle
-(radius 2 sqrt(p(p-1)) = 2 sqrt 6) is centred at -p eps = -3 eps, so the index (fraction of
-negative eigenvalues) is alpha(eps) = F_sc(3 eps / (2 sqrt 6)), F_sc the semicircle's CDF: it
-rises with the energy, and minima (alpha = 0) exist only below eps = -2 sqrt(2/3) = -1.633.
+H(s) = N^-1 sum_ijk J_ijk s_i s_j s_k with J_ijk ~ N(0, 1) on the sphere |s|^2 = N, the model of
+Auffinger, Ben Arous & Cerny (2013) and Choromanska et al. (2015) (Bray & Dean 2007 derived the
+same kind of law for Gaussian random fields on R^N). At a critical point of energy eps = H/N the
+Riemannian Hessian is a GOE matrix whose semicircle (radius 2 sqrt(p(p-1)) = 2 sqrt 6) is centred
+at -p eps = -3 eps, so the index fraction alpha (the index, i.e. the count of negative
+eigenvalues, divided by N - 1) is alpha(eps) = F_sc(3 eps / (2 sqrt 6)), F_sc the semicircle's
+CDF: it rises with the energy, and minima (alpha = 0) exist only below eps = -2 sqrt(2/3) = -1.633.
 
 `find_critical_points` finds many of them at once: a batch of random starts, each given its
 own number of projected gradient-descent steps (a longer warm-up reaches lower energy), then
@@ -29,6 +30,13 @@ P_SPIN = 3
 SEMICIRCLE_RADIUS = 2 * math.sqrt(P_SPIN * (P_SPIN - 1))  # 2 sqrt 6
 THRESHOLD_ENERGY = -2 * math.sqrt((P_SPIN - 1) / P_SPIN)  # E_inf = -1.633: below it, minima
 GROUND_STATE_ENERGY = -1.657  # E_0 for p = 3 (Crisanti & Sommers; quoted by Choromanska et al.)
+# The page's experiments (chapters/saddle_points.md), imported by the page and by its claims test.
+INDEX_ENERGY_SPINS = 40  # N of the index-against-energy figure
+INDEX_ENERGY_STARTS = 400
+INDEX_ENERGY_WARMUP = 300  # longest gradient-descent warm-up before Newton
+INDEX_BIN_EDGES = tuple(float(e) for e in np.round(np.arange(-1.7, 0.05, 0.1), 10))  # bins of width 0.1
+CENSUS_SIZES = (3, 4, 5, 6, 7)
+CENSUS_STARTS = 1200
 _PERMUTATIONS = [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)]
 
 
@@ -99,8 +107,8 @@ def tangent_eigenvalues(couplings_: Tensor, spins: Tensor) -> Tensor:
     return torch.linalg.eigvalsh(shifted)[:, :-1]
 
 
-def theory_index(eps: float | Sequence[float] | np.ndarray) -> np.ndarray:
-    """alpha(eps) = F_sc(3 eps / (2 sqrt 6)): the fraction of the shifted semicircle below zero."""
+def theory_index_fraction(eps: float | Sequence[float] | np.ndarray) -> np.ndarray:
+    """The index fraction alpha(eps) = F_sc(3 eps / (2 sqrt 6)): the fraction of the shifted semicircle below zero."""
     e = np.asarray(eps, dtype=float)
     if not np.all(np.isfinite(e)):
         raise ValueError("eps must be finite")
@@ -126,19 +134,19 @@ class CriticalPoints:
     n_spins: int
     spins: Tensor  # [K, N]
     energy: np.ndarray  # eps = H/N
-    index: np.ndarray  # fraction of the N - 1 tangent eigenvalues below zero
-    grad_norm: np.ndarray  # |Riemannian gradient| (all below the tolerance)
+    index_fraction: np.ndarray  # alpha: fraction of the N - 1 tangent eigenvalues below zero
+    grad_norm: np.ndarray  # |Riemannian gradient| (below the tolerance: the finder keeps only those)
     eigenvalues: Tensor  # [K, N - 1]
     n_starts: int
     n_converged: int
 
     @property
     def n_minima(self) -> int:
-        return int((self.index == 0).sum())
+        return int((self.index_fraction == 0).sum())
 
     @property
     def n_saddles(self) -> int:
-        return int(((self.index > 0) & (self.index < 1)).sum())
+        return int(((self.index_fraction > 0) & (self.index_fraction < 1)).sum())
 
 
 def _newton(j: Tensor, s: Tensor, iterations: int, max_step: float) -> Tensor:
@@ -213,12 +221,12 @@ def find_critical_points(
     s, eps, grad_norm = s[order], eps[order], grad_norm[order]
     eigenvalues = tangent_eigenvalues(j, s) if len(s) else torch.zeros(0, n - 1, dtype=torch.float64)
     scale = eigenvalues.abs().amax(dim=-1, keepdim=True).clamp_min(1e-300)
-    index = (eigenvalues < -1e-9 * scale).to(torch.float64).mean(dim=-1)
+    alpha = (eigenvalues < -1e-9 * scale).to(torch.float64).mean(dim=-1)
     return CriticalPoints(
         n_spins=n,
         spins=s,
         energy=eps.numpy(),
-        index=index.numpy(),
+        index_fraction=alpha.numpy(),
         grad_norm=grad_norm.numpy(),
         eigenvalues=eigenvalues,
         n_starts=n_starts,
@@ -226,8 +234,19 @@ def find_critical_points(
     )
 
 
-def binned_index(points: CriticalPoints, edges: Sequence[float], min_count: int = 3) -> dict[str, np.ndarray]:
-    """Mean measured index and the theory at the mean energy, per energy bin with >= min_count points."""
+def index_energy_experiment(seed: int) -> CriticalPoints:
+    """The page's index-against-energy search: disorder ``seed``, N = 40, 400 starts (the constants above)."""
+    j = couplings(INDEX_ENERGY_SPINS, seed=seed)
+    return find_critical_points(j, n_starts=INDEX_ENERGY_STARTS, max_warmup=INDEX_ENERGY_WARMUP, seed=seed)
+
+
+def mirror_eigenvalues(couplings_: Tensor, points: CriticalPoints) -> Tensor:
+    """Tangent Hessian eigenvalues at the mirror images -s of the points found (H is odd): [K, N - 1]."""
+    return tangent_eigenvalues(couplings_, -points.spins)
+
+
+def binned_index_fraction(points: CriticalPoints, edges: Sequence[float], min_count: int = 3) -> dict[str, np.ndarray]:
+    """Mean measured index fraction and the theory at the mean energy, per energy bin with >= min_count points."""
     edges = np.asarray(edges, dtype=float)
     if edges.ndim != 1 or edges.size < 2 or not np.all(np.diff(edges) > 0):
         raise ValueError("edges must be an increasing 1-D sequence of at least 2 values")
@@ -238,9 +257,9 @@ def binned_index(points: CriticalPoints, edges: Sequence[float], min_count: int 
         inside = which == b
         if inside.sum() >= min_count:
             e = points.energy[inside].mean()
-            rows.append((e, points.index[inside].mean(), float(theory_index(e)), inside.sum()))
+            rows.append((e, points.index_fraction[inside].mean(), float(theory_index_fraction(e)), inside.sum()))
     out = np.array(rows, dtype=float).reshape(-1, 4)
-    return {"energy": out[:, 0], "index": out[:, 1], "theory": out[:, 2], "count": out[:, 3].astype(int)}
+    return {"energy": out[:, 0], "index_fraction": out[:, 1], "theory": out[:, 2], "count": out[:, 3].astype(int)}
 
 
 @dataclass(frozen=True)
@@ -265,7 +284,7 @@ def census(
     Two independent halves of the starts each run `find_critical_points` (a mix of Newton from
     random points, which finds saddles of every index, and of gradient-descent warm-ups, which
     find minima); each point's mirror -s is added (H is odd, so -s is critical with energy -eps
-    and index 1 - alpha). ``saturated`` records whether the second half added no new point to
+    and index fraction 1 - alpha). ``saturated`` records whether the second half added no new point to
     the first: then the count is complete for practical purposes. The N -> inf growth rates are
     (1/2) ln 2 for all critical points and (1/2) ln 2 - 1/3 for minima (Auffinger, Ben Arous &
     Cerny 2013), so saddles outnumber minima by a factor that grows like e^(N/3).
