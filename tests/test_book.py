@@ -170,6 +170,23 @@ def test_bibliography_and_citations_resolve(built_site):
                 assert words(titles[key])[:40] in listed, f"{key} is not in the bibliography page"
 
 
+def test_bibliography_labels_match_the_citations_in_the_text(built_site):
+    """The text cites "Pearlmutter, 1994"; the bibliography entry it links to carries that label."""
+    from bs4 import BeautifulSoup
+
+    bib = BeautifulSoup((built_site / "bibliography.html").read_text(), "html.parser")
+    labels = {div["id"]: div.find(class_="label").get_text(" ", strip=True) for div in bib.select("div.citation")}
+    words = lambda text: set(re.findall(r"\w+", text.lower()))
+    checked = 0
+    for source in CHAPTERS:
+        page = BeautifulSoup((built_site / "chapters" / f"{source.stem}.html").read_text(), "html.parser")
+        for link in page.select('a[href*="bibliography.html#"]'):
+            label = labels[link["href"].split("#")[-1]]
+            assert words(link.get_text(" ")) <= words(label), f"{source.stem}: cited as {link.get_text()!r}, listed as {label!r}"
+            checked += 1
+    assert checked > 20
+
+
 def _fake_build(monkeypatch, build_dir: Path, returncode: int) -> list[str]:
     """Stub out execution and jupyter-book in scripts/build_book.build; return what survived of _build."""
     import build_book
