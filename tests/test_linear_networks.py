@@ -286,3 +286,19 @@ def test_run_verdict_names_what_the_curves_show():
         ln.run_verdict(sigmoid, torch.ones(40), s, steps, window=2.0)
     with pytest.raises(ValueError, match="depth"):
         ln.stable_step_limit(2.0, 1)
+
+
+def test_blow_up_time_is_where_the_small_u_solution_ends():
+    # u(t) = [u0^-(1-2/D) - (D-2) s t / tau]^(-D/(D-2)) solves tau u' = D s u^(2-2/D) and blows up at t*
+    s, u0, depth, tau = 2.0, 1e-3, 4, 10.0
+    t_star = float(ln.blow_up_time(s, u0, depth, tau))
+    t = torch.tensor([0.0, 0.5 * t_star, 0.9 * t_star], dtype=torch.float64)
+    u = (u0 ** (-(1 - 2 / depth)) - (depth - 2) * s * t / tau) ** (-depth / (depth - 2))
+    h = 1e-6 * t_star
+    du = ((u0 ** (-(1 - 2 / depth)) - (depth - 2) * s * (t + h) / tau) ** (-depth / (depth - 2)) - u) / h
+    assert torch.allclose(tau * du, depth * s * u ** (2 - 2 / depth), rtol=1e-4)
+    assert t_star == pytest.approx(tau * u0 ** -0.5 / (2 * s))
+    with pytest.raises(ValueError, match="depth"):
+        ln.blow_up_time(s, u0, 2)
+    with pytest.raises(ValueError, match="u0"):
+        ln.blow_up_time(s, 0.0, 3)

@@ -11,7 +11,8 @@ Two results the book cites, reproduced with their exact theory:
   with singular values ``s`` learns mode ``alpha`` along ``u(t) = s e^{2st/tau} /
   (e^{2st/tau} - 1 + s/u0)`` (their eq. 12): a plateau, then a sigmoidal rise, stronger modes
   first. `simulate_linear_net` trains many such networks in one batched tensor computation
-  and records the mode strengths ``u_alpha = u_alpha^T W v_alpha``; `saxe_mode_strength` and
+  and records the mode strengths ``u_alpha = p_alpha^T W q_alpha`` (``p_alpha``, ``q_alpha``: the
+  output and input singular vectors of the data; Saxe et al. call them u^alpha, v^alpha); `saxe_mode_strength` and
   `deep_mode_strength` give the theory curves; `mode_flow` is the (a, b) phase portrait.
 """
 
@@ -157,7 +158,7 @@ class CriticalPoint:
 
     @property
     def index_fraction(self) -> float:
-        """Index as the fraction of all eigenvalues (ob.morse_index's convention)."""
+        """The index fraction alpha: the index (a count) over the number of eigenvalues."""
         return self.index / self.eigenvalues.numel()
 
 
@@ -375,6 +376,21 @@ def deep_mode_strength(t: Tensor, s: Tensor, u0: Tensor, depth: int, tau: float 
     return torch.from_numpy(out)
 
 
+def blow_up_time(s: Tensor | float, u0: Tensor | float, depth: int, tau: float = 1.0) -> Tensor:
+    """When a small mode of a depth-D net (D >= 3) rises: the finite-time blow-up of tau du/dt = D s u^{2-2/D}.
+
+    Dropping the factor (s - u) while u << s, the solution u(t) = [u0^{-(1-2/D)} - (D - 2) s t / tau]^{-D/(D-2)}
+    is hyperbolic: it reaches infinity at t* = tau u0^{-(1-2/D)} / ((D - 2) s), a power of 1/u0,
+    where the two-layer mode grows exponentially and rises after a time logarithmic in 1/u0.
+    """
+    check_positive_int("depth", depth, minimum=3)
+    check_positive("tau", tau)
+    s, u0 = torch.as_tensor(s, dtype=torch.float64), torch.as_tensor(u0, dtype=torch.float64)
+    if bool((u0 <= 0).any()) or bool((s <= 0).any()):
+        raise ValueError("s and u0 must be > 0")
+    return tau * u0 ** (-(1 - 2 / depth)) / ((depth - 2) * s)
+
+
 def half_learning_times(strength: Tensor, s: Tensor, steps: Tensor) -> Tensor:
     """First recorded step at which each mode reaches half its final strength s/2 (inf if never).
 
@@ -400,7 +416,7 @@ class LinearNetRuns:
     """Many deep linear nets trained at once: mode strengths and costs over the recorded steps."""
 
     steps: Tensor  # [T]
-    strength: Tensor  # [T, R, modes]: u_alpha^T W v_alpha of the end-to-end map W
+    strength: Tensor  # [T, R, modes]: u_alpha = p_alpha^T W q_alpha of the end-to-end map W
     loss: Tensor  # [T, R]
     initial_u0: Tensor  # [R, modes]: effective starting strength ||(W21 v + W32^T u)/2||^2 (two layers)
     modes: Modes
@@ -524,6 +540,27 @@ def simulate_linear_net(
         initial_u0=two_layer_u0 if two_layer_u0 is not None else torch.full((runs, modes.s.numel()), math.nan),
         modes=modes, depth=depth, lrs=rates, init_scales=scales,
     )
+
+
+WIDGET_DEPTHS = (2, 3, 4)
+WIDGET_SCALES = (0.03, 0.1, 0.3, 1.0)
+WIDGET_RATES = (0.01, 0.03, 0.1)
+WIDGET_STEPS = 2000
+"""The chapter's depth / initial scale / step size grid (8-16-...-16-15 nets, 2000 steps), shared with its tests."""
+
+
+def widget_grid(
+    inputs: Tensor, targets: Tensor, depth: int, seed: int = 0, scales: Sequence[float] = WIDGET_SCALES,
+    rates: Sequence[float] = WIDGET_RATES, steps: int = WIDGET_STEPS, record_every: int = 5, width: int = 16,
+) -> tuple[LinearNetRuns, list[tuple[float, float]]]:
+    """Every (initial scale, step size) pair of the grid at one depth, trained in one batch; returns the runs and the pairs."""
+    if not scales or not rates:
+        raise ValueError("scales and rates must be non-empty")
+    pairs = [(float(scale), float(rate)) for scale in scales for rate in rates]
+    runs = simulate_linear_net(
+        inputs, targets, depth=depth, width=width, init_scales=torch.tensor([p[0] for p in pairs], dtype=torch.float64),
+        lrs=torch.tensor([p[1] for p in pairs], dtype=torch.float64), steps=steps, record_every=record_every, seed=seed)
+    return runs, pairs
 
 
 def distinct_groups(s: Tensor, rtol: float = 1e-6) -> list[list[int]]:
