@@ -99,9 +99,11 @@ def test_chapter_example_too_large_step():
         if flagged:  # the step is past the limit and the ratio swings past 1 both ways
             claim("large step: eps lambda_max / 2, last part (past the limit 1)", diagnosis.verdict("ill-conditioning").evidence[SHARP], ">", 1.0)
             fact("large step: ratio swings past 1 both ways", max(run.record.ratio) > 1 and min(run.record.ratio) < -1)
-        else:  # the page: the others saturated, a flat region with the cost far above its start
+        else:  # the page: the others saturated: a flat region at chance level, the cost over 100 times its start
             fact("large step, not flagged: a flat region", diagnosis.finding("negative curvature").startswith("flat region"),
                  diagnosis.finding("negative curvature"))
+            claim("large step, saturated: validation error above 80%", run.val_error, ">", 0.8)
+            claim("large step, saturated: final cost / first cost above 100", progress.evidence["final / first"], ">", 100)
     # "on 9 of the 10 seeds 0-9": over n of them at least 9 - (10 - n) must be flagged
     n = len(SEEDS)
     claim_frequency("large step: ill-conditioning flagged", ill, at_least=max(ILL_FREQUENCY * 10 - (10 - n), 0) / n)
