@@ -73,6 +73,44 @@ def test_zero_error_rates_shape_and_range():
     assert rates.shape == (2,) and np.all((rates >= 0) & (rates <= 1))
 
 
+def test_zero_error_rates_batches_seeds_like_separate_calls():
+    x, y = ob.jellyfish()
+    both = bm.zero_error_rates(x, y, hidden=(2, 4), starts=15, steps=60, seed=[3, 5])
+    assert both.shape == (2, 2)
+    for row, seed in zip(both, (3, 5)):
+        np.testing.assert_allclose(row, bm.zero_error_rates(x, y, hidden=(2, 4), starts=15, steps=60, seed=seed))
+    with pytest.raises(ValueError, match="seed"):
+        bm.zero_error_rates(x, y, seed=[])
+
+
+def test_table1_setup_names_its_step_sizes():
+    assert bm.TABLE1.lr("gd") == bm.TABLE1.lr_gd and bm.TABLE1.lr("adam") == bm.TABLE1.lr_adam
+    assert all(len(v) == len(bm.TABLE1.hidden) for v in bm.PAPER_TABLE1.values())
+    with pytest.raises(ValueError, match="optimizer"):
+        bm.TABLE1.lr("sgd")
+
+
+def test_padded_init_uses_each_nets_own_fan_in():
+    g = torch.Generator().manual_seed(0)
+    w1, b1, w2, b2 = bm._init_2h1(500, 7, 2, g, torch.float64, widths=(2, 7))
+    assert float(w2[0].abs().max()) <= 2**-0.5 and float(w2[0].abs().max()) > 7**-0.5  # fan-in 2
+    assert float(w2[1].abs().max()) <= 7**-0.5 and float(b2[1].abs().max()) <= 7**-0.5
+    assert float(w1.abs().max()) <= 2**-0.5
+
+
+def test_written_out_gradients_match_autograd():
+    x, y = ob.jellyfish()
+    g = torch.Generator().manual_seed(1)
+    params = [p.requires_grad_(True) for p in bm._init_2h1(4, 5, 2, g, torch.float64, widths=(3, 5))]
+    mask = torch.tensor([[1.0, 1.0, 1.0, 0.0, 0.0], [1.0] * 5], dtype=torch.float64)
+    logits = bm._logits_2h1(params, x, mask)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y.expand_as(logits), reduction="none").mean(-1).sum()
+    expected = torch.autograd.grad(loss, params)
+    with torch.no_grad():
+        for got, want in zip(bm._grads_2h1(params, x, y, mask), expected):
+            torch.testing.assert_close(got, want)
+
+
 def test_masked_units_do_not_matter():
     """A width-2 net padded to width 5 computes what a width-2 net computes."""
     x, _ = ob.xor()

@@ -121,3 +121,17 @@ def test_rescaling_and_twins_leave_the_callers_model_untouched():
     sym.rescale_hidden_unit(net, 5.0, unit=1)
     sym.permuted_twin(net, seed=0)
     assert torch.equal(ob.get_flat_params(net), before)
+
+
+def test_weight_decay_optimum_is_inside_the_hyperbola_on_the_diagonal():
+    w = torch.linspace(0.05, 3, 400, dtype=torch.float64)
+    x = torch.linspace(0.2, 2.0, 10, dtype=torch.float64)
+    w_star, p_star = sym.one_unit_decay_optimum(x, 1.5 * x, 0.05)
+    assert p_star == pytest.approx(1.5 - 0.1 / float((x**2).mean())) and w_star == pytest.approx(p_star**0.5)
+    grid = sym.one_unit_cost_grid(w, w, x, 1.5 * x, weight_decay=0.05)
+    i, j = divmod(int(grid.argmin()), grid.shape[1])
+    step = float(w[1] - w[0])
+    assert abs(float(w[i]) - w_star) <= step and abs(float(w[j]) - w_star) <= step
+    assert sym.one_unit_decay_optimum(x, 1.5 * x, 0.0) == pytest.approx((1.5**0.5, 1.5))
+    with pytest.raises(ValueError, match="multiple"):
+        sym.one_unit_decay_optimum(x, x**2, 0.05)

@@ -191,3 +191,26 @@ def one_unit_cost_grid(w_in: Tensor, w_out: Tensor, x: Tensor, y: Tensor, weight
     pred = b * torch.relu(a * x)
     cost = 0.5 * ((pred - y) ** 2).mean(-1)
     return cost + weight_decay * (a[..., 0] ** 2 + b[..., 0] ** 2)
+
+
+def one_unit_decay_optimum(x: Tensor, y: Tensor, weight_decay: float) -> tuple[float, float]:
+    """Minimizer (w_in = w_out = w, product p = w^2) of `one_unit_cost_grid`'s cost for data y = s * x, x > 0.
+
+    For x > 0 the cost is 0.5 * mean((p - s)^2 x^2) + weight_decay * (w_in^2 + w_out^2) with p = w_in * w_out.
+    For a given product the penalty is smallest when w_in = w_out (w_in^2 + w_out^2 >= 2 p), so the
+    minimizer lies on that diagonal, with p = s - 2 * weight_decay / mean(x^2): *inside* the
+    hyperbola w_in * w_out = s of the minimizers without decay (closer to the origin), not on it.
+    Returns (w, p); p is clipped at 0 (a strong penalty switches the unit off).
+    """
+    check_vector("x", x)
+    check_vector("y", y, size=x.numel())
+    if not bool((x > 0).all()):
+        raise ValueError("x must be positive (the unit is then active on every point)")
+    slope = y / x
+    if not torch.allclose(slope, slope[0].expand_as(slope)):
+        raise ValueError("y must be a fixed multiple of x (y = s * x)")
+    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or not \
+            math.isfinite(weight_decay) or weight_decay < 0:
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+    product = max(float(slope[0]) - 2 * weight_decay / float((x**2).mean()), 0.0)
+    return product**0.5, product
