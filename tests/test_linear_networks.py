@@ -302,3 +302,13 @@ def test_blow_up_time_is_where_the_small_u_solution_ends():
         ln.blow_up_time(s, u0, 2)
     with pytest.raises(ValueError, match="u0"):
         ln.blow_up_time(s, 0.0, 3)
+
+
+def test_widget_grid_trains_every_pair_in_one_batch():
+    x, y = ln.hierarchical_data(2)
+    runs, pairs = ln.widget_grid(x, y, 2, scales=(0.1, 0.3), rates=(0.01, 0.03), steps=20, record_every=5)
+    assert pairs == [(0.1, 0.01), (0.1, 0.03), (0.3, 0.01), (0.3, 0.03)]
+    assert runs.lrs.tolist() == [0.01, 0.03, 0.01, 0.03] and runs.init_scales.tolist() == [0.1, 0.1, 0.3, 0.3]
+    assert runs.strength.shape[1] == 4
+    with pytest.raises(ValueError, match="non-empty"):
+        ln.widget_grid(x, y, 2, scales=())
