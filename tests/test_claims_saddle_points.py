@@ -4,11 +4,11 @@ The settings live once in the library (random_matrices.GOE_*, spin_glass.INDEX_E
 CENSUS_*, saddles.TOY_ESCAPE_*, NET_*, SEARCH_*); each threshold below is the one the page states.
 
 1. GOE: the fraction of positive-definite matrices is (2 - sqrt 2)/4 at n = 2 (within four
-   standard errors), falls faster than coin tossing's 2^-n, more than 1e5 times below it at n = 8,
+   standard errors), falls faster than coin tossing's 2^-n, more than 1e6 times below it at n = 8,
    with an n^2 rate within 20 % of Dean & Majumdar's ln 3 / 4.
-2. Spherical 3-spin glass (N = 40): more than a hundred critical points; their index fraction
+2. Spherical 3-spin glass (N = 40): more than 200 critical points; their index fraction
    follows the theory within 0.05 (bins) and 0.03 (points, on average) and rises with the energy;
-   minima only below -1.25; the highest critical points are maxima; the spectra are the shifted
+   more than ten minima, all below -1.2; the highest critical points are maxima; the spectra are the shifted
    semicircles. Small N: fewer than ten minima, saddles more than triple from N = 4 to 7.
 3. Gradient descent leaves a saddle in log(1/delta)/log(1 + eps|lambda_min|) steps, saddle-free
    Newton in a number of steps that does not depend on the curvature, Newton converges to it: on
@@ -35,30 +35,30 @@ def test_goe_positive_fraction_falls_faster_than_coin_tossing(seed):
     result = rm.positive_definite_fraction(rm.GOE_DIMS, samples=rm.GOE_SAMPLES, seed=seed)
     p, se = result.fraction, result.std_error
     ratio = p / rm.coin_tossing_fraction(result.n)
-    claim("n = 2: |P - (2 - sqrt 2)/4| in standard errors", abs(p[1] - rm.EXACT_FRACTION_N2) / se[1], "<", 4.0)
+    claim("n = 2: distance of P from (2 - sqrt 2)/4, in standard errors", abs(p[1] - rm.EXACT_FRACTION_N2) / se[1], "<", 4.0)
     claim("n = 2: P below the coin's 1/4", p[1], "<", 0.25)
     claim("n = 8: P of order 1e-9 (above 1e-10)", p[-1], ">", 1e-10)
     claim("n = 8: P of order 1e-9 (below 1e-8)", p[-1], "<", 1e-8)
     claim("P / 2^-n shrinks at every n from 2 on (ratio of successive ratios)", ratio[2:] / ratio[1:-1], "<", 1.0)
-    claim("n = 8: P / 2^-n", ratio[-1], "<", 1e-5)
+    claim("n = 8: P / 2^-n", ratio[-1], "<", 1e-6)
     claim("standard error / estimate, n >= 2", se[1:] / p[1:], "<", 0.5)
     k = rm.GOE_FIT_FROM - 1
     theta = rm.fitted_quadratic_rate(result.n[k:], p[k:])
-    claim("|fitted n^2 rate / (ln 3 / 4) - 1|", abs(theta / rm.DEAN_MAJUMDAR_RATE - 1), "<", 0.2)
+    claim("relative deviation of the fitted n^2 rate from ln 3 / 4", abs(theta / rm.DEAN_MAJUMDAR_RATE - 1), "<", 0.2)
 
 
 @pytest.mark.parametrize("disorder", SEEDS)
 def test_spin_glass_index_fraction_follows_theory_and_minima_sit_at_the_bottom(disorder):
     points = sg.index_energy_experiment(disorder)
     alpha, eps = points.index_fraction, points.energy
-    claim("distinct critical points found (N = 40, 400 starts)", len(eps), ">", 100, abs=1)
+    claim("distinct critical points found (N = 40, 400 starts)", len(eps), ">", 200, abs=1)
     bins = sg.binned_index_fraction(points, sg.INDEX_BIN_EDGES)
-    claim("largest |binned alpha - theory|", np.abs(bins["index_fraction"] - bins["theory"]).max(), "<", 0.05)
-    claim("mean |alpha - theory| over points", np.abs(alpha - sg.theory_index_fraction(eps)).mean(), "<", 0.03)
+    claim("largest deviation of a binned alpha from the theory", np.abs(bins["index_fraction"] - bins["theory"]).max(), "<", 0.05)
+    claim("mean absolute deviation of alpha from the theory, over points", np.abs(alpha - sg.theory_index_fraction(eps)).mean(), "<", 0.03)
     claim("rank correlation of alpha and energy", spearmanr(eps, alpha)[0], ">", 0.9)
     minima = alpha == 0
-    claim("minima found", minima.sum(), ">", 2, abs=1)
-    claim("highest energy of a minimum", eps[minima].max(), "<", -1.25)
+    claim("minima found", minima.sum(), ">", 10, abs=1)
+    claim("highest energy of a minimum", eps[minima].max(), "<", -1.2)
     claim("highest energy found", eps.max(), ">", 0.0, abs=0.05)
     # the highest critical points: the mirror images -s of the lowest (H is odd) are maxima
     mirror = sg.mirror_eigenvalues(sg.couplings(sg.INDEX_ENERGY_SPINS, seed=disorder), points)
@@ -66,8 +66,8 @@ def test_spin_glass_index_fraction_follows_theory_and_minima_sit_at_the_bottom(d
          bool((mirror[0] < 0).all()), mirror[0].max())
     # the spectrum is the shifted semicircle: centred at -3 eps, standard deviation sqrt 6
     eigenvalues = points.eigenvalues.numpy()
-    claim("mean |mean eigenvalue + 3 eps|", np.abs(eigenvalues.mean(axis=1) + 3 * eps).mean(), "<", 0.2)
-    claim("|mean eigenvalue spread / sqrt 6 - 1|", abs(eigenvalues.std(axis=1).mean() / np.sqrt(6) - 1), "<", 0.05)
+    claim("mean distance of the mean eigenvalue from the centre -3 eps", np.abs(eigenvalues.mean(axis=1) + 3 * eps).mean(), "<", 0.2)
+    claim("relative deviation of the mean eigenvalue spread from sqrt 6", abs(eigenvalues.std(axis=1).mean() / np.sqrt(6) - 1), "<", 0.05)
 
 
 def test_spin_glass_minima_stay_few_while_saddles_multiply():
@@ -95,7 +95,10 @@ def test_saddle_free_newton_escapes_at_a_rate_independent_of_the_curvature():
     expected = sd.predicted_escape_steps(sd.CURVATURE_ESCAPE_DELTA, sd.CURVATURE_ESCAPE_LR, 1.0)
     fact("saddle-free Newton: ceil(log(1/delta)/log(1 + eps)) steps for every curvature",
          bool((sfn == expected).all()), (sfn, expected))
-    claim("gradient descent: steps at the weakest / at the strongest curvature", gd[0] / gd[-1], ">", 10.0)
+    c, lr = np.array(sd.CURVATURE_ESCAPE_CURVATURES), sd.CURVATURE_ESCAPE_LR
+    theory = np.log1p(2 * lr * c[-1]) / np.log1p(2 * lr * c[0])  # GD multiplies x2 by 1 + 2 eps c
+    claim("gradient descent: relative deviation of steps(weakest c) / steps(strongest c) from theory",
+          abs(gd[0] / gd[-1] / theory - 1), "<", 0.05)
 
 
 def test_newton_lands_on_the_saddle_in_one_step():
@@ -110,7 +113,7 @@ def test_on_a_network_newton_converges_to_the_saddle_where_gd_and_sfn_leave(seed
     saddle_cost = float(net.loss(net.saddle))
     newton = runs["Newton"]
     claim("Newton: final distance to the saddle", newton.distance_to(net.saddle)[-1], "<", 1e-8)
-    claim("Newton: |final cost - saddle cost|", (newton.costs[-1] - saddle_cost).abs(), "<", 1e-10)
+    claim("Newton: absolute difference of the final cost from the saddle cost", (newton.costs[-1] - saddle_cost).abs(), "<", 1e-10)
     for method in ("gradient descent", "saddle-free Newton"):
         run = runs[method]
         claim(f"{method}: final distance to the saddle", run.distance_to(net.saddle)[-1], ">", 1.0)
@@ -123,7 +126,7 @@ def test_on_a_network_gd_escape_time_grows_like_log_one_over_delta(seed):
     net = sd.tanh_saddle_problem(width=sd.NET_WIDTH, seed=seed)
     escape = sd.network_escape(net, seed=seed + 1)
     fact("every run escaped", bool((escape.steps > 0).all()), escape.steps)
-    claim("|fitted slope / 1/log(1 + eps |lambda_min|) - 1|", abs(escape.slope / escape.theory - 1), "<", 0.1)
+    claim("relative deviation of the fitted slope from 1/log(1 + eps abs(lambda_min))", abs(escape.slope / escape.theory - 1), "<", 0.1)
 
 
 # Over teachers 0-9 the rank correlation exceeds 0.5 for 9 (teacher 6: 0.11); with n of them run,
