@@ -69,7 +69,7 @@ def test_known_answer_numbers(seed):
 def test_chapter_example_good_step(seed):
     run = _example(GOOD_LR, seed)
     diagnosis = diagnose_training(run.record)
-    fact("good step: progress, still falling", diagnosis.finding("progress") == "progress: the cost is still falling",
+    fact("good step: progress, still falling", diagnosis.finding("progress") == "the cost fell and is still falling",
          diagnosis.finding("progress"))
     fact("good step: no ill-conditioning", diagnosis.finding("ill-conditioning").startswith("no sign of trouble"))
     fact("good step: not at a critical point", diagnosis.finding("critical point").startswith("not at a critical point"))

@@ -157,19 +157,19 @@ def test_critical_point_test_calls_a_blow_up_a_divergence():
 
 def test_progress_test_calls_a_stuck_or_rising_cost_no_progress():
     falling = progress_test([2.3, 1.5, 1.0, 0.6, 0.3, 0.2, 0.1, 0.05])
-    assert falling.finding == "progress: the cost is still falling" and falling.evidence["final / first"] == pytest.approx(0.075 / 2.3)
+    assert falling.finding == "the cost fell and is still falling" and falling.evidence["final / first"] == pytest.approx(0.075 / 2.3)
     stalled = progress_test([2.3, 1.0, 0.5, 0.4, 0.4, 0.4, 0.4, 0.4])
-    assert stalled.finding.startswith("progress, then a stall")
+    assert stalled.finding.startswith("the cost fell, then stalled")
     # a saturated network: the cost jumps far above its start and stays there (eps = 12 on some seeds)
     saturated = progress_test([2.3, 400.0, 420.0, 410.0, 415.0, 414.0, 414.0, 414.0])
     assert saturated.finding.startswith("no progress: the cost rose above its starting value")
     stuck = progress_test([2.30, 2.29, 2.28, 2.27, 2.26, 2.25, 2.24, 2.23])  # fell by 3%: not 10%
     assert stuck.finding.startswith("no progress: the cost stayed near its starting value")
     # at the threshold: a fall of 11% of the start counts as progress, 9% does not
-    assert progress_test([1.0, 1.0, 1.0, 1.0, 0.89, 0.89]).finding.startswith("progress")
+    assert progress_test([1.0, 1.0, 1.0, 1.0, 0.89, 0.89]).finding.startswith("the cost fell")
     assert progress_test([1.0, 1.0, 1.0, 1.0, 0.91, 0.91]).finding.startswith("no progress")
     # a cost that goes negative (the saddle x1^2 - x2^2) is judged by its fall relative to |J_0|
-    assert progress_test([1.0, 0.5, 0.0, -1.0, -4.0, -16.0, -64.0, -256.0]).finding == "progress: the cost is still falling"
+    assert progress_test([1.0, 0.5, 0.0, -1.0, -4.0, -16.0, -64.0, -256.0]).finding == "the cost fell and is still falling"
     with pytest.raises(ValueError, match="non-finite"):
         progress_test([1.0, 2.0, float("inf"), 1.0])
     with pytest.raises(ValueError, match="at least 4"):

@@ -98,8 +98,8 @@ def progress_test(probe_losses: Sequence[float], tail: float = 0.25, no_progress
         return Verdict("progress", f"no progress: the cost {where} its starting value (it did not fall by {no_progress:.0%})",
                        evidence)
     if before - end >= still_falling * max(abs(before), 1e-300):
-        return Verdict("progress", "progress: the cost is still falling", evidence)
-    return Verdict("progress", "progress, then a stall: the cost fell and has stopped falling", evidence)
+        return Verdict("progress", "the cost fell and is still falling", evidence)
+    return Verdict("progress", "the cost fell, then stalled: it has stopped falling", evidence)
 
 
 BEST_STEP_RATIO = 0.5
