@@ -332,3 +332,58 @@ def test_mlp_fast_path_equals_the_generic_evaluation(sizes, activation, loss_nam
         assert torch.allclose(fast, landscape.loss_plane(generic, theta, d1, d2, grid, grid), atol=1e-12)
     line = landscape.interpolate(loss, theta, theta + d1, grid)
     assert torch.allclose(line, landscape.interpolate(generic, theta, theta + d1, grid), atol=1e-12)
+
+
+def test_gap_after_and_outlier_separation():
+    eigenvalues = torch.tensor([-0.5, 0.1, 0.2, 0.4, 1.0, 2.0, 4.0], dtype=torch.float64)
+    assert landscape.gap_after(eigenvalues, 1) == pytest.approx(2.0)
+    assert landscape.gap_after(eigenvalues, 3) == pytest.approx(2.5)
+    assert landscape.gap_after(eigenvalues.flip(0), 3) == pytest.approx(2.5)  # order does not matter
+    assert landscape.outlier_separation(eigenvalues, 2) == pytest.approx(3.0 / 0.7)
+    assert landscape.outlier_separation(eigenvalues, 3) == pytest.approx((7.0 / 3) / (0.7 / 3))
+    with pytest.raises(ValueError, match="more than k"):
+        landscape.gap_after(eigenvalues, 7)
+    with pytest.raises(ValueError, match="positive"):
+        landscape.gap_after(eigenvalues, 6)
+    with pytest.raises(ValueError, match="k"):
+        landscape.gap_after(eigenvalues, 0)
+    with pytest.raises(ValueError, match="2k"):
+        landscape.outlier_separation(eigenvalues, 4)
+    with pytest.raises(ValueError, match="positive"):
+        landscape.outlier_separation(torch.tensor([3.0, 2.0, -1.0, -2.0]), 2)
+
+
+def test_flat_regions_setup_builds_the_chapter_networks():
+    setup = landscape.FLAT_REGIONS
+    with pytest.raises(AttributeError):
+        setup.lr = 1.0  # frozen: the page and its tests share one setting
+    net = landscape.small_net(0)
+    assert [m.in_features for m in net if isinstance(m, torch.nn.Linear)] == list(setup.sizes[:-1])
+    assert all(m.bias is None for m in net if isinstance(m, torch.nn.Linear))
+    default = ob.mlp(list(setup.sizes), seed=0, bias=False)
+    assert torch.allclose(ob.get_flat_params(net), setup.init_scale * ob.get_flat_params(default))
+    assert landscape.small_net(0, init_scale=1.0, dtype=torch.float64)[0].weight.dtype == torch.float64
+    assert setup.training == dict(lr=setup.lr, steps=setup.steps, batch_size=setup.batch_size,
+                                  record_every=setup.record_every)
+    assert setup.line_alphas()[0] == setup.line[0] and len(setup.line_alphas()) == setup.line[2]
+    assert len(setup.random_axis()) == setup.random_plane[2]
+
+
+def test_plateau_runs_and_spectrum_run_on_a_tiny_setup():
+    """The chapter's runs on a tiny network: records as `record_path` gives them, spectra as the dense Hessian."""
+    data = ob.digits(dtype=torch.float64)
+    small = ob.data.Split(data.x_train[:60], data.y_train[:60], data.x_val[:10], data.y_val[:10])
+    setup = landscape.FlatRegionsSetup(sizes=(64, 3, 10), plateau_steps=5, spectrum_sizes=(64, 2, 10),
+                                       spectrum_steps=3)
+    runs = landscape.plateau_runs(small, seed=1, setup=setup)
+    assert runs.level == pytest.approx(math.log(10))
+    net = ob.mlp([64, 3, 10], seed=1, dtype=torch.float64)
+    expected = landscape.record_path(landscape.with_hidden_bias(net, setup.plateau_bias), ob.cross_entropy, small,
+                                     lr=setup.plateau_lr, steps=5, record_every=5)
+    assert torch.allclose(runs.saturated.step_loss, expected.step_loss)
+    assert runs.span == landscape.plateau_span(runs.saturated.step_loss, runs.level, rel_tol=setup.plateau_tol)
+    spectrum = landscape.spectrum_run(small, seed=2, setup=setup)
+    onehot = small.one_hot()
+    cost = ob.functional_loss(ob.mlp([64, 2, 10], seed=2, dtype=torch.float64), ob.squared_error, onehot.x_train, onehot.y_train)
+    assert torch.allclose(spectrum.initial, torch.linalg.eigvalsh(ob.hessian(cost, spectrum.record.start)), atol=1e-10)
+    assert spectrum.final_cost == pytest.approx(float(cost(spectrum.record.end)))

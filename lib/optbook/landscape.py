@@ -7,8 +7,13 @@ trains a copy of a model and keeps its parameters along the way; `trajectory_pla
 that path onto the plane through its start and its end, the view of the book's Figure 8.2
 (`trajectory_view` does all three), and `plane_hessian` gives the curvature that such a plane
 shows. For the other flat regions of sec. 8.2.3: `with_hidden_bias` saturates a layer's units
-and `plateau_span` measures the plateau that follows; `dense_hessian_spectrum`, `largest_gap`
-and `bulk_share` describe the spectrum at the end of training (Sagun et al. 2016, 2017).
+and `plateau_span` measures the plateau that follows; `dense_hessian_spectrum`, `largest_gap`,
+`gap_after`, `outlier_separation` and `bulk_share` describe the spectrum at the end of training
+(Sagun et al. 2016, 2017).
+
+The chapter "Figure 8.2 and other flat regions" and its claims tests share one set of settings,
+`FLAT_REGIONS` (a frozen `FlatRegionsSetup`), the network builder `small_net` and the runs
+`plateau_runs` and `spectrum_run`, so that each setting exists once.
 
 Grids are evaluated in chunks: a fully batched grid is slower than a loop once the batched
 intermediates outgrow the CPU cache, so the default chunk size is chosen from the size of the
@@ -30,21 +35,34 @@ from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
 from ._validate import check_positive, check_positive_int, check_tensor, check_vector
+import math
+
 from .batched import IN_PLACE, columnwise_loss, plain_mlp
 from .data import Split
 from .curvature import hessian
-from .params import LossFn, _named_trainable, get_flat_params, unflatten
+from .models import mlp
+from .params import LossFn, _named_trainable, functional_loss, get_flat_params, unflatten
+from .training import cross_entropy, squared_error
 
 __all__ = [
+    "FLAT_REGIONS",
+    "FlatRegionsSetup",
     "PathRecord",
+    "PlateauRuns",
+    "SpectrumRun",
     "TrajectoryPlane",
     "auto_chunk_size",
     "barrier_height",
     "bulk_share",
     "dense_hessian_spectrum",
+    "gap_after",
     "largest_gap",
+    "outlier_separation",
     "plane_hessian",
+    "plateau_runs",
     "plateau_span",
+    "small_net",
+    "spectrum_run",
     "with_hidden_bias",
     "interpolate",
     "loss_plane",
@@ -440,8 +458,6 @@ def trajectory_view(
     method: str = "farthest",
 ) -> TrajectoryView:
     """Train (see `record_path`), take the plane through start and end, evaluate the cost on it (Fig. 8.2)."""
-    from .params import functional_loss
-
     record = record_path(model, loss_fn, data, lr=lr, steps=steps, batch_size=batch_size, seed=seed,
                          record_every=record_every)
     plane = trajectory_plane(record.thetas, method=method)
@@ -548,3 +564,129 @@ def bulk_share(eigenvalues: Tensor, rel_tol: float = 0.01) -> float:
     check_positive("rel_tol", rel_tol)
     scale = float(eigenvalues.abs().max())
     return float((eigenvalues.abs() <= rel_tol * scale).to(torch.float64).mean())
+
+
+def gap_after(eigenvalues: Tensor, k: int) -> float:
+    """lambda_k / lambda_{k+1}, counting from the largest: the gap below the top ``k`` eigenvalues."""
+    check_vector("eigenvalues", eigenvalues)
+    check_positive_int("k", k)
+    if eigenvalues.numel() <= k:
+        raise ValueError(f"eigenvalues needs more than k = {k} values, got {eigenvalues.numel()}")
+    top = eigenvalues.to(torch.float64).sort(descending=True).values
+    if float(top[k]) <= 0:
+        raise ValueError(f"the {k + 1}th largest eigenvalue must be positive, got {float(top[k])}")
+    return float(top[k - 1] / top[k])
+
+
+def outlier_separation(eigenvalues: Tensor, k: int) -> float:
+    """Mean of the ``k`` largest eigenvalues over the mean of the next ``k``: how far the top ``k`` stand out.
+
+    Less sensitive than `gap_after` to one eigenvalue just below the top ``k`` that starts to rise.
+    """
+    check_vector("eigenvalues", eigenvalues)
+    check_positive_int("k", k)
+    if eigenvalues.numel() < 2 * k:
+        raise ValueError(f"eigenvalues needs at least 2k = {2 * k} values, got {eigenvalues.numel()}")
+    top = eigenvalues.to(torch.float64).sort(descending=True).values
+    below = float(top[k : 2 * k].mean())
+    if below <= 0:
+        raise ValueError("the mean of the next k eigenvalues must be positive")
+    return float(top[:k].mean()) / below
+
+
+# --- The chapter's settings and runs (chapters/flat_regions.md and tests/test_claims_flat_regions.py) ---
+
+
+@dataclass(frozen=True)
+class FlatRegionsSetup:
+    """The settings of the chapter on Figure 8.2, the saturation plateau and the spectrum after training."""
+
+    sizes: tuple[int, ...] = (64, 16, 10)  # Figure 8.2's tanh network, without biases (theta = 0 is critical)
+    init_scale: float = 0.1  # times PyTorch's default initialization: the start sits next to theta = 0
+    lr: float = 0.2  # minibatch SGD for Figure 8.2
+    steps: int = 2000
+    batch_size: int = 64
+    record_every: int = 10
+    line: tuple[float, float, int] = (-0.25, 1.25, 61)  # the straight lines: alpha from, to, points
+    second_seed_offset: int = 100  # the second solution of the line between solutions: seed + 100
+    random_plane: tuple[float, float, int] = (-1.0, 1.0, 41)  # Li et al.'s plane: each axis from, to, points
+    plateau_bias: float = 3.0  # first-layer biases that saturate every tanh unit (tanh'(3) ~ 0.01)
+    plateau_lr: float = 1.0  # full-batch gradient descent, with and without the saturating biases
+    plateau_steps: int = 800
+    plateau_tol: float = 0.01  # "on the plateau": the cost within 1% of ln C
+    spectrum_sizes: tuple[int, ...] = (64, 32, 10)  # the spectrum's tanh network, with biases, squared error
+    spectrum_lr: float = 0.2  # full-batch gradient descent
+    spectrum_steps: int = 1000
+
+    @property
+    def training(self) -> dict:
+        """Figure 8.2's SGD settings as keyword arguments of `record_path` and `trajectory_view`."""
+        return dict(lr=self.lr, steps=self.steps, batch_size=self.batch_size, record_every=self.record_every)
+
+    @property
+    def classes(self) -> int:
+        """The number of classes (outputs): ln of it is the cost of the uniform guess."""
+        return self.sizes[-1]
+
+    def line_alphas(self) -> Tensor:
+        """The positions alpha along the straight lines (0: first end, 1: second end)."""
+        return torch.linspace(*self.line)
+
+    def random_axis(self) -> Tensor:
+        """The coordinates along each axis of the random filter-normalized plane."""
+        return torch.linspace(*self.random_plane)
+
+
+FLAT_REGIONS = FlatRegionsSetup()
+
+
+def small_net(seed: int, init_scale: float | None = None, dtype: torch.dtype = torch.float32,
+              setup: FlatRegionsSetup = FLAT_REGIONS) -> nn.Sequential:
+    """Figure 8.2's network for ``seed``: ``setup.sizes``, tanh, no biases, scaled by ``init_scale``."""
+    scale = setup.init_scale if init_scale is None else init_scale
+    return mlp(list(setup.sizes), seed=seed, init_scale=scale, bias=False, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class PlateauRuns:
+    """Full-batch runs of one network with saturated hidden units and with its own biases."""
+
+    saturated: PathRecord
+    reference: PathRecord
+    level: float  # ln C, the cost of the uniform guess
+    span: tuple[int, int]  # the saturated run's plateau: first and one-past-last step within tol of ln C
+    reference_span: tuple[int, int]  # the same for the reference run
+
+
+def plateau_runs(data: Split, seed: int, setup: FlatRegionsSetup = FLAT_REGIONS) -> PlateauRuns:
+    """Train ``setup.sizes`` (with biases, in the data's dtype) from ``seed`` twice: first-layer biases set to
+    ``plateau_bias``, and as drawn."""
+    net = mlp(list(setup.sizes), seed=seed, dtype=data.x_train.dtype)
+    level = math.log(setup.classes)
+    runs = [record_path(start, cross_entropy, data, lr=setup.plateau_lr, steps=setup.plateau_steps,
+                        record_every=setup.plateau_steps)
+            for start in (with_hidden_bias(net, setup.plateau_bias), net)]
+    spans = [plateau_span(run.step_loss, level, rel_tol=setup.plateau_tol) for run in runs]
+    return PlateauRuns(runs[0], runs[1], level, spans[0], spans[1])
+
+
+@dataclass(frozen=True)
+class SpectrumRun:
+    """A squared-error run of ``spectrum_sizes`` and every Hessian eigenvalue at its start and its end."""
+
+    record: PathRecord
+    initial: Tensor  # ascending, float64
+    trained: Tensor  # ascending, float64
+    final_cost: float
+
+
+def spectrum_run(data: Split, seed: int, setup: FlatRegionsSetup = FLAT_REGIONS) -> SpectrumRun:
+    """Full-batch gradient descent on squared error with one-hot targets (network in the data's dtype), then
+    the dense spectrum at both ends."""
+    onehot = data.one_hot()
+    net = mlp(list(setup.spectrum_sizes), seed=seed, dtype=data.x_train.dtype)
+    cost = functional_loss(net, squared_error, onehot.x_train, onehot.y_train)
+    record = record_path(net, squared_error, onehot, lr=setup.spectrum_lr, steps=setup.spectrum_steps,
+                         record_every=setup.spectrum_steps)
+    return SpectrumRun(record, dense_hessian_spectrum(cost, record.start), dense_hessian_spectrum(cost, record.end),
+                       float(cost(record.end)))
