@@ -134,3 +134,31 @@ def test_widget_claims_depth_scale_and_learning_rate(seed):
                 claim("two layers, lr <= 0.03: plateau against eq. 11, relative error", abs(error), "<", 0.1)
             else:
                 claim("two layers, lr 0.1: plateau longer than eq. 11's", error, ">", 0.0, abs=0.01)
+
+
+def test_decoupled_deep_nets_follow_the_balanced_deep_equation():
+    # three random hidden frames trained in one batch per depth (the curves do not depend on the seed)
+    x, y = ln.hierarchical_data(3)
+    first, abruptness = {}, {}
+    for depth in (2, 3, 4):
+        runs = ln.simulate_linear_net(x, y, depth=depth, width=16, lrs=0.002, steps=12000, record_every=40,
+                                      seed=0, n_runs=3, decoupled_u0=1e-3)
+        s = runs.modes.s
+        theory = ln.deep_mode_strength(runs.steps, s, torch.full_like(s, 1e-3), depth, tau=500.0)
+        claim(f"depth {depth}: deviation from the balanced deep equation, units of s",
+              ((runs.strength - theory[:, None, :]) / s).abs().max(), "<", 0.05)
+
+        def reach(fraction):  # first step at which the strongest mode reaches fraction * s, per run
+            return ln.half_learning_times(runs.strength, 2 * fraction * s, runs.steps)[:, 0]
+
+        first[depth] = reach(0.5)
+        abruptness[depth] = (reach(0.9) - reach(0.1)) / reach(0.5)  # rise time relative to the plateau
+        if depth >= 3:  # the page: the strongest mode rises within 10% of the small-u solution's blow-up time
+            blow_up = float(ln.blow_up_time(s[0], 1e-3, depth, tau=500.0))
+            claim(f"depth {depth}: half time / blow-up time, above", first[depth] / blow_up, ">", 0.9)
+            claim(f"depth {depth}: half time / blow-up time, below", first[depth] / blow_up, "<", 1.1)
+    # deeper: a longer plateau from the same u0, and a sharper rise relative to it
+    claim("half time depth 3 / depth 2", first[3] / first[2], ">", 1.0)
+    claim("half time depth 4 / depth 3", first[4] / first[3], ">", 1.0)
+    claim("abruptness depth 4 / depth 3", abruptness[4] / abruptness[3], "<", 1.0)
+    claim("abruptness depth 3 / depth 2", abruptness[3] / abruptness[2], "<", 1.0)
