@@ -58,3 +58,27 @@ def check_fraction(name: str, value: object, open_interval: bool = True) -> floa
         interval = "(0, 1)" if open_interval else "[0, 1]"
         raise ValueError(f"{name} must lie in {interval}, got {value}")
     return float(value)
+
+
+def check_seed(name: str, value: object) -> int:
+    """Return ``value`` if it is a non-negative integer seed (not a bool, float or string)."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return int(value)
+
+
+def check_float_tensor(name: str, value: object, ndim: int | None = None) -> Tensor:
+    """Return a finite floating-point tensor (integer inputs would silently truncate results)."""
+    check_tensor(name, value, ndim=ndim)
+    if not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {value.dtype}")
+    return value
+
+
+def check_callable(name: str, value: object) -> object:
+    """Return ``value`` if it can be called."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__}")
+    return value

@@ -50,6 +50,10 @@ def plain_mlp(loss: LossFn) -> nn.Sequential | None:
         return None
     if any(not p.requires_grad for p in model.parameters()):
         return None
+    if len(list(model.named_parameters(remove_duplicate=False))) != len(list(model.named_parameters())):
+        return None  # tied weights: the general path handles them
+    if any(m.training for m in model.modules() if not isinstance(m, (nn.Linear, *ELEMENTWISE, nn.Sequential))):
+        return None
     return model
 
 

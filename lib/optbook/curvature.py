@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 from torch.autograd import forward_ad
 
-from ._validate import check_positive, check_tensor, check_vector
+from ._validate import check_callable, check_float_tensor, check_positive, check_tensor, check_vector
 from .params import LossFn
 
 
@@ -31,15 +31,26 @@ def _torch_internal_jit_quiet() -> Iterator[None]:
         yield
 
 
+def _check_theta(loss: LossFn, theta: Tensor) -> Tensor:
+    """theta is a finite float vector, as long as the cost's parameter vector when the cost knows it."""
+    check_callable("loss", loss)
+    check_float_tensor("theta", theta, ndim=1)
+    size = getattr(loss, "size", None)
+    if isinstance(size, int) and theta.numel() != size:
+        raise ValueError(f"theta must have {size} entries (the model's trainable parameters), got {theta.numel()}")
+    return theta
+
+
 def _leaf(theta: Tensor) -> Tensor:
-    check_vector("theta", theta)
+    check_float_tensor("theta", theta, ndim=1)
     return theta.detach().clone().requires_grad_(True)
 
 
 def _checked_loss(loss: LossFn, theta: Tensor) -> Tensor:
+    check_callable("loss", loss)
     value = loss(theta)
     if not isinstance(value, Tensor) or value.dim() != 0:
-        raise ValueError("loss must return a scalar tensor")
+        raise ValueError(f"loss must return a scalar tensor, got {getattr(value, 'shape', type(value).__name__)}")
     if not bool(torch.isfinite(value)):
         raise ValueError(f"loss is not finite at theta (got {value.item()})")
     return value
@@ -47,7 +58,7 @@ def _checked_loss(loss: LossFn, theta: Tensor) -> Tensor:
 
 def gradient(loss: LossFn, theta: Tensor) -> Tensor:
     """The gradient g = dJ/dtheta at ``theta``."""
-    leaf = _leaf(theta)
+    leaf = _leaf(_check_theta(loss, theta))
     (g,) = torch.autograd.grad(_checked_loss(loss, leaf), leaf)
     return g.detach()
 
@@ -60,7 +71,7 @@ class HessianOperator:
     """
 
     def __init__(self, loss: LossFn, theta: Tensor):
-        self._theta = _leaf(theta)
+        self._theta = _leaf(_check_theta(loss, theta))
         self.value = _checked_loss(loss, self._theta)
         (self._grad,) = torch.autograd.grad(self.value, self._theta, create_graph=True)
         self._linear = not self._grad.requires_grad  # J linear in theta: the gradient is constant, H = 0
@@ -114,6 +125,8 @@ def hvp(loss: LossFn, theta: Tensor, v: Tensor, method: str = "auto") -> Tensor:
     falls back to ``"double_backward"`` when forward-mode AD cannot handle the loss's operations
     (torch's own softmax and cross-entropy, pytorch/pytorch#162350; `optbook.cross_entropy` is fine).
     """
+    _check_theta(loss, theta)
+    check_float_tensor("v", v, ndim=1)
     check_vector("v", v, size=theta.numel())
     if method not in HVP_METHODS:
         raise ValueError(f"method must be one of {HVP_METHODS}, got {method!r}")
@@ -142,7 +155,7 @@ def _reverse_over_forward(loss: LossFn, theta: Tensor, v: Tensor) -> Tensor:
 
 def hessian(loss: LossFn, theta: Tensor) -> Tensor:
     """The dense P x P Hessian (for small models: P up to a few thousand)."""
-    check_vector("theta", theta)
+    _checked_loss(loss, _leaf(_check_theta(loss, theta)).detach())  # a scalar, finite cost before any work
     with _torch_internal_jit_quiet():
         return torch.func.hessian(loss)(theta.detach()).detach()
 
@@ -191,7 +204,8 @@ def predicted_change(eps: float | Tensor, gTg: float, gTHg: float) -> float | Te
 
 def actual_change(loss: LossFn, theta: Tensor, eps: Tensor) -> Tensor:
     """J(theta - eps g) - J(theta) for each step size in the 1-D tensor ``eps`` (batched)."""
-    check_vector("eps", eps)
+    _check_theta(loss, theta)
+    check_float_tensor("eps", eps, ndim=1)
     g = gradient(loss, theta)
     with torch.no_grad():
         steps = theta.detach() - eps.to(theta.dtype)[:, None] * g

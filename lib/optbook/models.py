@@ -7,7 +7,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ._validate import check_positive, check_positive_int
+from ._validate import check_positive, check_positive_int, check_seed
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "linear": nn.Identity}
 
@@ -25,10 +25,15 @@ def mlp(
     Weights start from PyTorch's default initialization drawn with ``seed`` and multiplied by
     ``init_scale`` (use a small scale to start near the saddle at the origin, sec. 8.2.3).
     """
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise TypeError(f"sizes must be a list or tuple of layer widths, got {type(sizes).__name__}")
     if len(sizes) < 2:
         raise ValueError(f"sizes needs at least an input and an output width, got {list(sizes)}")
     for i, width in enumerate(sizes):
         check_positive_int(f"sizes[{i}]", width)
+    check_seed("seed", seed)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     if init_scale != 0:
@@ -54,8 +59,7 @@ def digits_cnn(seed: int = 0, channels: int = 8, dtype: torch.dtype = torch.floa
     Input rows of 64 pixels are reshaped to one-channel 8x8 images, so the net is a drop-in
     replacement for `mlp` on `optbook.digits` (the 8x8 layout is what makes convolutions apply).
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    check_seed("seed", seed)
     channels = check_positive_int("channels", channels)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")

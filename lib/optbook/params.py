@@ -3,11 +3,23 @@
 Everything in the library that studies the cost surface (curvature, spectra, planes,
 critical points) works on flat vectors. `functional_loss` turns a model, a loss and data into
 a pure function of theta that `torch.func` can transform, so many parameter vectors can be
-evaluated in one batched call, and the model itself is never modified.
+evaluated in one batched call.
+
+The library never writes the caller's model: not its parameters, buffers, gradients or
+train/eval flags. `functional_loss` evaluates a private copy of the model, taken when it is
+called, so J(theta) is a deterministic function:
+
+- BatchNorm (and InstanceNorm with running statistics) in **train mode** normalizes with the
+  statistics of the batch it is given, as in training, and updates no running statistics; in
+  eval mode it uses the running statistics frozen at the time of the call.
+- Dropout (any rate above 0) and RReLU in train mode would make J random (two evaluations at the
+  same theta differ, and so would two Hessian-vector products): they are **refused** with a
+  ValueError naming the module. Put the model in eval mode (or build it without them) first.
 """
 
 from __future__ import annotations
 
+import copy
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -15,7 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from ._validate import check_tensor, check_vector
+from ._validate import check_callable, check_float_tensor, check_tensor, check_vector
 
 LossFn = Callable[[Tensor], Tensor]
 
@@ -50,13 +62,27 @@ def set_flat_params(model: nn.Module, theta: Tensor) -> None:
 
 @contextmanager
 def temporary_params(model: nn.Module, theta: Tensor) -> Iterator[nn.Module]:
-    """Evaluate ``model`` at ``theta`` inside the block; restore the original weights after."""
-    saved = get_flat_params(model)
-    set_flat_params(model, theta)
+    """Evaluate ``model`` at ``theta`` inside the block; the original parameters come back after.
+
+    The model's Parameter objects are swapped for new ones holding ``theta`` and swapped back on
+    exit (also on an error); the original tensors are never written, so a graph built from them
+    before the block can still be backpropagated, and an optimizer holding them is unaffected.
+    Shared (tied) parameters stay shared.
+    """
+    named = _named_trainable(model)
+    check_float_tensor("theta", theta, ndim=1)
+    check_vector("theta", theta, size=sum(p.numel() for _, p in named))
+    pieces = theta.detach().split([p.numel() for _, p in named])
+    new = {id(p): nn.Parameter(piece.reshape(p.shape).to(p.dtype).clone()) for (_, p), piece in zip(named, pieces)}
+    slots = [(module, key, param) for module in model.modules() for key, param in module._parameters.items()
+             if param is not None and id(param) in new]
     try:
+        for module, key, param in slots:
+            module._parameters[key] = new[id(param)]
         yield model
     finally:
-        set_flat_params(model, saved)
+        for module, key, param in slots:
+            module._parameters[key] = param
 
 
 def unflatten(model: nn.Module, theta: Tensor) -> dict[str, Tensor]:
@@ -68,37 +94,84 @@ def unflatten(model: nn.Module, theta: Tensor) -> dict[str, Tensor]:
     return {n: piece.reshape(*batch, *p.shape) for (n, p), piece in zip(named, pieces)}
 
 
+_STOCHASTIC = (nn.modules.dropout._DropoutNd, nn.RReLU)
+_NORMS = (nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm)
+
+
+def _evaluation_copy(model: nn.Module) -> nn.Module:
+    """A private copy of ``model`` whose forward pass is a deterministic function of its parameters."""
+    for name, module in model.named_modules():
+        if module.training and isinstance(module, _STOCHASTIC) and getattr(module, "p", 1.0) > 0:
+            raise ValueError(f"model has a stochastic module in train mode ({name or 'model'}: "
+                             f"{type(module).__name__}), so J(theta) would be random: call model.eval() first")
+    try:
+        twin = copy.deepcopy(model)
+    except Exception as error:  # pragma: no cover - exotic modules
+        raise TypeError(f"model cannot be copied ({error}); the library evaluates a copy so as not to touch it")
+    for module in twin.modules():
+        if module.training and isinstance(module, _NORMS) and module.track_running_stats:
+            module.track_running_stats = False  # normalize with the batch, update nothing
+            module.running_mean = module.running_var = module.num_batches_tracked = None
+    return twin
+
+
 class FunctionalLoss:
     """``J(theta) = loss_fn(model_theta(inputs), targets)`` as a pure function of a flat theta.
 
-    Never touches the model's own weights and works under ``torch.func.vmap``/``grad``/
-    ``hessian``; buffers (if any) are taken from the model. It keeps the model, loss and data it
-    was built from, so that tools such as `optbook.landscape.loss_plane` can exploit the
-    network's structure.
+    Works under ``torch.func.vmap``/``grad``/``hessian``. The model is copied when this object is
+    made (see the module docstring for train-mode BatchNorm and Dropout); frozen parameters and
+    buffers are those of that moment. It keeps the copy, the loss and the data, so that tools such
+    as `optbook.landscape.loss_plane` can exploit the network's structure.
     """
 
     def __init__(self, model: nn.Module, loss_fn: Callable[[Tensor, Tensor], Tensor], inputs: Tensor,
                  targets: Tensor):
         named = _named_trainable(model)
-        check_tensor("inputs", inputs)
+        check_callable("loss_fn", loss_fn)
+        check_float_tensor("inputs", inputs)
         check_tensor("targets", targets)
         if inputs.shape[0] != targets.shape[0]:
             raise ValueError(
                 f"inputs and targets must have the same number of rows, got {inputs.shape[0]} and {targets.shape[0]}"
             )
-        self.model, self.loss_fn, self.inputs, self.targets = model, loss_fn, inputs, targets
+        self.model = _evaluation_copy(model)
+        self.loss_fn, self.inputs, self.targets = loss_fn, inputs, targets
         self.size = sum(p.numel() for _, p in named)
-        self.frozen = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
-        self.frozen.update(dict(model.named_buffers()))
+        self.dtype = named[0][1].dtype
+        # Every name a trainable tensor goes by (a tied weight has several), fixed once: the pieces
+        # of theta are handed to each alias, so a shared Parameter stays shared.
+        aliases: dict[int, list[str]] = {}
+        for name, p in self.model.named_parameters(remove_duplicate=False):
+            aliases.setdefault(id(p), []).append(name)
+        twin_named = _named_trainable(self.model)
+        self._layout = [(aliases[id(p)], p.shape) for _, p in twin_named]
+        self._sizes = [p.numel() for _, p in twin_named]
+        self.frozen = {n: p.detach() for n, p in self.model.named_parameters(remove_duplicate=False)
+                       if not p.requires_grad}
+        self.frozen.update(dict(self.model.named_buffers(remove_duplicate=False)))
+
+    def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
+        """The pieces of ``theta`` (or of a leading batch of them) under every name they go by."""
+        batch = theta.shape[:-1]
+        params = {}
+        for (names, shape), piece in zip(self._layout, theta.split(self._sizes, dim=-1)):
+            piece = piece.reshape(*batch, *shape)
+            params.update({name: piece for name in names})
+        return params
 
     def __call__(self, theta: Tensor) -> Tensor:
-        if theta.shape[-1] != self.size:
-            raise ValueError(f"theta must have {self.size} entries, got {theta.shape[-1]}")
-        params = unflatten(self.model, theta)
+        if not isinstance(theta, Tensor):
+            raise TypeError(f"theta must be a torch.Tensor, got {type(theta).__name__}")
+        if not theta.is_floating_point():
+            raise TypeError(f"theta must be a floating-point tensor, got {theta.dtype}")
+        if theta.dim() == 0 or theta.shape[-1] != self.size:
+            raise ValueError(f"theta must have {self.size} entries, got shape {tuple(theta.shape)}")
+        params = self.unflatten(theta)
         params.update(self.frozen)
-        loss_value = self.loss_fn(functional_call(self.model, params, (self.inputs,)), self.targets)
-        if loss_value.dim() != 0:
-            raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss_value.shape)}")
+        outputs = functional_call(self.model, params, (self.inputs,), tie_weights=False)
+        loss_value = self.loss_fn(outputs, self.targets)
+        if not isinstance(loss_value, Tensor) or loss_value.dim() != 0:
+            raise ValueError(f"loss_fn must return a scalar tensor, got {getattr(loss_value, 'shape', type(loss_value))}")
         return loss_value
 
 

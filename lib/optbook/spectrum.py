@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from ._validate import check_positive, check_positive_int, check_tensor
+from ._validate import check_callable, check_positive, check_positive_int, check_seed, check_tensor
 from .curvature import HessianOperator, hessian
 from .params import LossFn
 
@@ -53,8 +53,11 @@ def lanczos(
     ``which`` is ``"largest"``, ``"smallest"`` or ``"both"`` (k of each end). Iterates until the
     residual bound |beta_m s_mi| of every wanted Ritz pair is below ``tol * max|theta|``.
     """
+    check_callable("matvec", matvec)
     check_positive_int("dim", dim)
     check_positive_int("k", k)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     check_positive_int("max_iter", max_iter)
     check_positive("tol", tol)
     if which not in ("largest", "smallest", "both"):
@@ -110,6 +113,10 @@ def hessian_extremes(
     loss: LossFn, theta: Tensor, k: int = 1, max_iter: int = 100, tol: float = 1e-7, seed: int = 0
 ) -> Spectrum:
     """The k largest and k smallest Hessian eigenvalues at ``theta`` by Lanczos on exact HVPs."""
+    check_positive_int("k", k)
+    check_positive_int("max_iter", max_iter)
+    check_positive("tol", tol)
+    check_seed("seed", seed)
     op = HessianOperator(loss, theta)
     generator = torch.Generator().manual_seed(seed)
     return lanczos(op, op.dim, k=k, which="both", max_iter=max_iter, tol=tol, generator=generator)
@@ -117,6 +124,9 @@ def hessian_extremes(
 
 def top_eigenvalue(loss: LossFn, theta: Tensor, max_iter: int = 100, tol: float = 1e-6, seed: int = 0) -> float:
     """The sharpness lambda_max(H) at ``theta`` (Lanczos)."""
+    check_positive_int("max_iter", max_iter)
+    check_positive("tol", tol)
+    check_seed("seed", seed)
     op = HessianOperator(loss, theta)
     generator = torch.Generator().manual_seed(seed)
     return lanczos(op, op.dim, k=1, which="largest", max_iter=max_iter, tol=tol, generator=generator).largest
@@ -133,6 +143,7 @@ def hutchinson_trace(
 ) -> tuple[float, float]:
     """Hutchinson's estimate of tr(H) with Rademacher probes: (mean, standard error)."""
     check_positive_int("n_samples", n_samples, minimum=2)
+    check_seed("seed", seed)
     op = HessianOperator(loss, theta)
     generator = torch.Generator().manual_seed(seed)
     samples = []
@@ -146,5 +157,7 @@ def hutchinson_trace(
 def morse_index(eigenvalues: Tensor, tol: float = 1e-8) -> float:
     """Fraction of eigenvalues below ``-tol * max|lambda|``: 0 at a minimum, 1 at a maximum."""
     check_tensor("eigenvalues", eigenvalues, ndim=1)
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < 1:
+        raise ValueError(f"tol must be a number in [0, 1), got {tol!r}")  # a negative tol would count positives
     scale = float(eigenvalues.abs().max())
     return float((eigenvalues < -tol * scale).to(torch.float64).mean())

@@ -19,7 +19,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from ._validate import check_positive, check_positive_int, check_tensor
+from ._validate import check_float_tensor, check_positive, check_positive_int, check_seed, check_tensor
 from .curvature import gradient_curvature
 from .data import Split
 from .params import LossFn, functional_loss, get_flat_params
@@ -28,8 +28,22 @@ from .spectrum import top_eigenvalue
 Loss = Callable[[Tensor, Tensor], Tensor]
 
 
+def _check_pair(outputs: object, targets: object) -> None:
+    """Type checks that also work inside torch.func transforms (no values are read)."""
+    for name, value in (("outputs", outputs), ("targets", targets)):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if not outputs.is_floating_point():
+        raise TypeError(f"outputs must be a floating-point tensor, got {outputs.dtype}")
+    if outputs.dim() == 0 or outputs.shape[0] == 0:
+        raise ValueError(f"outputs must have at least one row, got shape {tuple(outputs.shape)}")
+
+
 def squared_error(outputs: Tensor, targets: Tensor) -> Tensor:
     """Half the squared distance to the (one-hot) targets, summed over outputs, mean over rows."""
+    _check_pair(outputs, targets)
+    if targets.shape != outputs.shape:  # [N, 1] against [N] would broadcast to [N, N] silently
+        raise ValueError(f"targets must have the shape of outputs {tuple(outputs.shape)}, got {tuple(targets.shape)}")
     return 0.5 * ((outputs - targets) ** 2).sum(-1).mean()
 
 
@@ -50,6 +64,7 @@ def cross_entropy(outputs: Tensor, targets: Tensor) -> Tensor:
 
     Equal to ``nn.functional.cross_entropy`` (classes along dim 1), and usable with forward-mode AD.
     """
+    _check_pair(outputs, targets)
     class_dim = 1 if outputs.dim() > 1 else 0
     log_probs = log_softmax(outputs, class_dim)
     if targets.shape == outputs.shape and targets.is_floating_point():
@@ -151,8 +166,13 @@ def train(
     ``batch_size=None`` means full-batch gradient descent (one step per epoch). With
     ``monitor_every=k > 0`` the full-batch curvature monitors are recorded every k steps.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(data, Split):
+        raise TypeError(f"data must be an optbook Split, got {type(data).__name__}")
     check_positive("lr", lr)
     check_positive_int("epochs", epochs)
+    check_seed("seed", seed)
     check_positive_int("monitor_every", monitor_every, minimum=0)
     n = data.x_train.shape[0]
     batch_size = n if batch_size is None else check_positive_int("batch_size", batch_size)
@@ -210,7 +230,7 @@ def gradient_descent_many(
 
     Runs that diverge keep non-finite values from then on (they are not stopped or hidden).
     """
-    check_tensor("thetas", thetas, ndim=2)
+    check_float_tensor("thetas", thetas, ndim=2)
     check_positive("lr", lr)
     check_positive_int("steps", steps)
     check_positive_int("record_every", record_every)
