@@ -111,6 +111,9 @@ def test_newton_lands_on_the_saddle_in_one_step():
 def test_on_a_network_newton_converges_to_the_saddle_where_gd_and_sfn_leave(seed):
     net, runs = sd.network_saddle_runs(seed)
     saddle_cost = float(net.loss(net.saddle))
+    eigs = net.hessian_eigenvalues
+    fact("at the origin: half the Hessian eigenvalues negative, none zero (pairs +-sigma)",
+         int((eigs < 0).sum()) == eigs.numel() // 2 and bool((eigs.abs() > 1e-8).all()), eigs)
     newton = runs["Newton"]
     claim("Newton: final distance to the saddle", newton.distance_to(net.saddle)[-1], "<", 1e-8)
     claim("Newton: absolute difference of the final cost from the saddle cost", (newton.costs[-1] - saddle_cost).abs(), "<", 1e-10)
