@@ -121,16 +121,18 @@ def hvp(loss: LossFn, theta: Tensor, v: Tensor, method: str = "auto") -> Tensor:
     cheaper one-shot product for convolutional and large models (convolutions' double-backward is
     slow and allocates more; the Performance page has the ratios), a little dearer for tiny ones.
     ``"double_backward"`` (Pearlmutter 1994): build the gradient graph, backpropagate v through
-    it; works for every loss autograd can differentiate twice. ``"auto"`` uses ``"forward"`` and
-    falls back to ``"double_backward"`` when forward-mode AD cannot handle the loss's operations
-    (torch's own softmax and cross-entropy, pytorch/pytorch#162350; `optbook.cross_entropy` is fine).
+    it; works for every loss autograd can differentiate twice. ``"auto"`` picks by the model behind
+    the cost (`default_hvp_method`), and falls back to ``"double_backward"`` when forward-mode AD
+    cannot handle the loss's operations (torch's own softmax and cross-entropy,
+    pytorch/pytorch#162350; `optbook.cross_entropy` is fine).
     """
     _check_theta(loss, theta)
     check_float_tensor("v", v, ndim=1)
     check_vector("v", v, size=theta.numel())
     if method not in HVP_METHODS:
         raise ValueError(f"method must be one of {HVP_METHODS}, got {method!r}")
-    if method == "double_backward":
+    chosen = default_hvp_method(loss) if method == "auto" else method
+    if chosen == "double_backward":
         return HessianOperator(loss, theta).matvec(v)
     try:
         return _reverse_over_forward(loss, theta, v)
@@ -138,6 +140,26 @@ def hvp(loss: LossFn, theta: Tensor, v: Tensor, method: str = "auto") -> Tensor:
         if method == "forward":
             raise
         return HessianOperator(loss, theta).matvec(v)
+
+
+LARGE_MODEL = 2**17  # parameters; above it reverse-over-forward wins for plain MLPs too
+
+
+def default_hvp_method(loss: LossFn) -> str:
+    """The cheaper one-shot HVP for the model behind ``loss``, by a rule the benchmarks measured.
+
+    On this CPU (Performance page, `make benchmarks`): a small MLP costs 1.9 gradients by double
+    backpropagation against 2.5 reverse-over-forward; a small CNN 2.7 against 2.2 (convolutions'
+    double-backward is slow); a 1M-parameter MLP 2.9 against 2.7. So: ``"forward"`` for models with
+    convolutions or more than ``LARGE_MODEL`` parameters, ``"double_backward"`` otherwise and for a
+    cost that is not built from a model.
+    """
+    model = getattr(loss, "model", None)
+    if not isinstance(model, torch.nn.Module):
+        return "double_backward"
+    if any(isinstance(m, torch.nn.modules.conv._ConvNd) for m in model.modules()):
+        return "forward"
+    return "forward" if getattr(loss, "size", 0) > LARGE_MODEL else "double_backward"
 
 
 def _reverse_over_forward(loss: LossFn, theta: Tensor, v: Tensor) -> Tensor:
