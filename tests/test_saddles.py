@@ -207,3 +207,17 @@ def test_critical_point_search_rejects_bad_arguments():
         sd.critical_point_search(loss, starts, torch.zeros(3, dtype=torch.long), tol=0.0)
     with pytest.raises(ValueError):
         sd.teacher_student_problem(n_samples=1)
+
+
+def test_scaled_saddle_derivatives_match_autograd_and_sfn_escape_ignores_curvature():
+    cost, derivatives = sd.scaled_saddle(0.3)
+    x = torch.randn(4, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    grad, hess = derivatives(x)
+    torch.testing.assert_close(grad, torch.func.vmap(torch.func.grad(cost))(x))
+    torch.testing.assert_close(hess, torch.func.vmap(torch.func.hessian(cost))(x))
+    steps = sd.escape_by_curvature("saddle-free Newton")
+    assert (steps == steps[0]).all() and steps[0] > 0
+    with pytest.raises(ValueError):
+        sd.scaled_saddle(0.0)
+    with pytest.raises(ValueError):
+        sd.escape_by_curvature("momentum")

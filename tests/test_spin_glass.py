@@ -140,3 +140,11 @@ def test_bad_arguments_raise():
         sg.census([])
     with pytest.raises(ValueError):
         sg.census([2])
+
+
+def test_mirror_images_have_the_negated_spectrum():
+    # H is odd: at -s the gradient is the same and the Riemannian Hessian is negated
+    j = sg.couplings(6, seed=0)
+    points = sg.find_critical_points(j, n_starts=40, max_warmup=20, seed=0)
+    mirror = sg.mirror_eigenvalues(j, points)
+    torch.testing.assert_close(mirror, -points.eigenvalues.flip(-1), atol=1e-8, rtol=0)
