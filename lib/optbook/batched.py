@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from ._validate import check_tensor
+from .losses import cross_entropy, squared_error
 from .params import LossFn, _named_trainable
 
 
@@ -63,8 +64,6 @@ def columnwise_loss(loss_fn: Callable, targets: Tensor) -> ColumnLoss | None:
     Knows the library's `cross_entropy` (class indices or probabilities) and `squared_error`;
     returns None for any other loss, which callers then evaluate one run at a time.
     """
-    from .training import cross_entropy, squared_error
-
     if loss_fn in (cross_entropy, nn.functional.cross_entropy):
         if targets.dim() == 1:  # class indices
             index = targets[None, None, :]
