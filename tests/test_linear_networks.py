@@ -76,7 +76,7 @@ def test_enumeration_uses_the_dense_hessian_of_the_library():
     loss = ln.autoencoder_loss(sigma, 2)
     point = points[3]
     assert torch.allclose(point.eigenvalues, ob.hessian_eigenvalues(loss, point.theta), atol=1e-10)
-    assert point.index_fraction == pytest.approx(ob.morse_index(point.eigenvalues))
+    assert point.index_fraction == pytest.approx(ob.index_fraction(point.eigenvalues))
 
 
 def test_staircase_is_monotone_detects_an_inversion():

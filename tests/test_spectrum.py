@@ -38,7 +38,8 @@ def test_saddle_index_and_hutchinson():
     origin = torch.zeros(2, dtype=torch.float64)
     eigenvalues = ob.hessian_eigenvalues(saddle, origin)
     assert torch.allclose(eigenvalues, torch.tensor([-2.0, 2.0], dtype=torch.float64))
-    assert ob.morse_index(eigenvalues) == 0.5
+    assert ob.index_fraction(eigenvalues) == 0.5
+    assert ob.morse_index(eigenvalues) == eigenvalues.numel() // 2
     mean, stderr = ob.hutchinson_trace(lambda x: 0.5 * (x**2 * torch.arange(1.0, 11.0, dtype=torch.float64)).sum(),
                                        torch.zeros(10, dtype=torch.float64), n_samples=10)
     assert mean == pytest.approx(55.0)  # Rademacher probes are exact for a diagonal Hessian

@@ -56,6 +56,7 @@ from .spectrum import (
     hessian_extremes,
     hutchinson_trace,
     lanczos,
+    index_fraction,
     morse_index,
     top_eigenvalue,
 )

@@ -225,7 +225,7 @@ def autoencoder_critical_points(
                     predicted_cost=subset_cost(lam, subset),
                     grad_norm=float(gradient(loss, theta).norm()),
                     eigenvalues=eigs,
-                    index=round(morse_index(eigs, tol=zero_tol) * eigs.numel()),
+                    index=morse_index(eigs, tol=zero_tol),
                     n_zero=int((eigs.abs() <= zero_tol * scale).sum()),
                     gauge_dim=tangent.shape[0],
                     gauge_curvature=gauge_curv,

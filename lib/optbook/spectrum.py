@@ -154,10 +154,27 @@ def hutchinson_trace(
     return float(values.mean()), float(values.std() / n_samples**0.5)
 
 
-def morse_index(eigenvalues: Tensor, tol: float = 1e-8) -> float:
-    """Fraction of eigenvalues below ``-tol * max|lambda|``: 0 at a minimum, 1 at a maximum."""
+def morse_index(eigenvalues: Tensor, tol: float = 1e-8) -> int:
+    """The index: how many eigenvalues lie below ``-tol * max|lambda|`` (0 at a minimum, P at a maximum).
+
+    Examples
+    --------
+    >>> morse_index(torch.tensor([-2.0, -1e-12, 1.0, 3.0]))
+    1
+    """
     check_tensor("eigenvalues", eigenvalues, ndim=1)
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < 1:
         raise ValueError(f"tol must be a number in [0, 1), got {tol!r}")  # a negative tol would count positives
     scale = float(eigenvalues.abs().max())
-    return float((eigenvalues < -tol * scale).to(torch.float64).mean())
+    return int((eigenvalues < -tol * scale).sum())
+
+
+def index_fraction(eigenvalues: Tensor, tol: float = 1e-8) -> float:
+    """The index fraction alpha: the index divided by the number of eigenvalues (0 at a minimum, 1 at a maximum).
+
+    Examples
+    --------
+    >>> index_fraction(torch.tensor([-2.0, -1.0, 1.0, 3.0]))
+    0.5
+    """
+    return morse_index(eigenvalues, tol) / eigenvalues.numel()
