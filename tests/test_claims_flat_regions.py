@@ -61,6 +61,16 @@ def test_zero_point_is_an_exact_saddle_with_paired_eigenvalues():
     fact("n_negative = n_positive = hidden units x correlation rank", n_neg == n_pos == SETUP.sizes[1] * rank,
          (n_neg, n_pos, rank))
     fact("the spectrum at zero is symmetric", torch.allclose(eigenvalues, -eigenvalues.flip(0), atol=1e-10))
+    # the page's figure: on [-3, 3] along the extreme eigenvectors, theta = 0 is the highest point of one
+    # line and the lowest of the other (room 1e-4: the nearest points differ from it by about 1e-3)
+    extremes = ob.hessian_extremes(loss64, zero, k=1)
+    t = torch.linspace(-3, 3, 61, dtype=torch.float64)
+    lines = [ob.batched_loss(loss64, t[:, None] * v[None, :]) for v in (extremes.eigenvectors[0], extremes.eigenvectors[-1])]
+    others = torch.arange(len(t)) != len(t) // 2
+    claim("most negative curvature: cost at 0 above the rest of the line",
+          float(lines[0][len(t) // 2] - lines[0][others].max()), ">", 0.0, abs=1e-4)
+    claim("most positive curvature: cost at 0 below the rest of the line",
+          float(lines[1][others].min() - lines[1][len(t) // 2]), ">", 0.0, abs=1e-4)
 
 
 def test_training_ends_far_below_the_saddle(figure_82):
@@ -103,12 +113,15 @@ def test_path_escapes_quickly_then_crawls_along_a_flat_valley(figure_82):
 
 def test_straight_line_from_start_to_solution_is_monotone(figure_82):
     """The page: every step of the line on [0, 1] lowers the cost by more than 1e-4 (float32 rounding of
-    the cost is about 1e-6)."""
+    the cost is about 1e-6); the first and the last step each fall by less than a quarter of the steepest."""
     alphas = SETUP.line_alphas()
     record = figure_82["record"]
     values = ob.interpolate(figure_82["loss"], record.start, record.end, alphas)
     inside = values[(alphas >= 0) & (alphas <= 1)]
-    claim("smallest fall between neighbouring points of the line", -float(inside.diff().max()), ">", 1e-4)
+    falls = -inside.diff()
+    claim("smallest fall between neighbouring points of the line", float(falls.min()), ">", 1e-4)
+    claim("first fall / steepest fall (flat near the saddle)", float(falls[0] / falls.max()), "<", 0.25)
+    claim("last fall / steepest fall (flat near the solution)", float(falls[-1] / falls.max()), "<", 0.25)
 
 
 def test_straight_line_between_two_solutions_has_a_barrier(figure_82, data):
