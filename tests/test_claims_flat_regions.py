@@ -7,6 +7,11 @@ states, with the room of `claim` (2 % of the threshold, or the absolute room giv
 where the threshold is 0 or a count). The Hessian at theta = 0 does not depend on the seed (only on
 the data), so its exact counts are checked once. `scripts/claims_sweep.py` runs this module on seeds
 0-9 for the margins table.
+
+Machines: rerun in float64 from the same initial weights, the Figure 8.2 run (seeds 5 and 7, the two
+whose SGD end point is not the lowest point of the random plane), the plateau runs (seeds 4 and 7)
+and the spectrum run (seeds 0 and 3) give the float32 values to 4-5 digits, so the rounding
+differences between BLAS builds do not move these claims; the margins come from the seeds.
 """
 
 import math
