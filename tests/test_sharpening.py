@@ -119,15 +119,39 @@ def test_window_mean_matches_running_average():
         assert np.allclose(got[:, r].numpy(), ob.running_average(values[:, r].numpy(), 7))
 
 
-def test_norm_growth_on_known_curves():
+def test_stays_up_on_known_curves():
     t = torch.arange(400, dtype=torch.float64)
     rising = torch.where(t < 100, 1.0 - 0.009 * t, 0.1 + 0.01 * (t - 100)).clamp(max=2.0)
     decaying = torch.exp(-t / 100)
-    growth, tail = S.norm_growth(torch.stack([rising, decaying], 1), window=1)
-    assert growth[0].item() == pytest.approx(2.0 / 0.1)
-    assert tail[0].item() == pytest.approx(1.0)
-    assert growth[1].item() == pytest.approx(1.0)
-    assert tail[1].item() == pytest.approx(float(torch.exp(torch.tensor(-(399 - 300) / 100.0))))
+    mean, low = S.stays_up(torch.stack([rising, decaying], 1), window=1)
+    assert mean[0].item() == pytest.approx(2.0 / 0.1)  # the last quarter sits at the clamp, 20x the low point
+    assert low[0].item() == pytest.approx(2.0 / 0.1)
+    assert low[1].item() == pytest.approx(1.0)  # a decaying norm has its minimum at the end
+    assert mean[1].item() == pytest.approx((decaying[300:].mean() / decaying[-1]).item())
+    with pytest.raises(ValueError, match="grad_norm"):
+        S.stays_up(torch.ones(3, 1), window=1)
+
+
+def test_tail_mean_averages_the_last_monitor_points():
+    marks = torch.arange(0, 101, 20)  # 0, 20, ..., 100
+    values = torch.arange(6, dtype=torch.float64).reshape(-1, 1).repeat(1, 2)
+    ones = torch.ones(6, 2)
+    runs = S.MonitoredRuns(torch.tensor([0.1, 0.2]), ones, ones, marks, ones, ones, ones, ones, torch.zeros(6, 2, 1))
+    assert S.tail_mean(runs, values, 40).tolist() == [4.0, 4.0]  # steps 60, 80, 100
+    with pytest.raises(ValueError, match="values"):
+        S.tail_mean(runs, values[:-1], 40)
+
+
+def test_gradient_alignment_against_the_dense_hessian(problem):
+    data, model, thetas = problem
+    lam, share = S.gradient_alignment(model, ob.cross_entropy, data, thetas, max_iter=200, tol=1e-10)
+    loss = ob.functional_loss(model, ob.cross_entropy, data.x_train, data.y_train)
+    for r in range(2):
+        h = torch.autograd.functional.hessian(loss, thetas[r])
+        eig, vec = torch.linalg.eigh(0.5 * (h + h.T))
+        g = ob.gradient(loss, thetas[r])
+        assert lam[r].item() == pytest.approx(eig[-1].item(), rel=1e-6)
+        assert share[r].item() == pytest.approx(((g @ vec[:, -1]) ** 2 / (g @ g)).item(), rel=1e-4, abs=1e-10)
 
 
 def test_curvature_growth_compares_the_end_with_the_low_point():
@@ -140,6 +164,12 @@ def test_curvature_growth_compares_the_end_with_the_low_point():
                            torch.zeros(len(marks), 1, 1))
     # no smoothing (window 1): low point at step 19, near it only mark 20 (gTHg 0.1); last quarter 5.0
     assert S.curvature_growth(runs, window=1).item() == pytest.approx(50.0)
+    # near the low point the median ignores one burst: marks 10-30 within 10 steps of step 19 of a wider window
+    spiky = gthg.clone()
+    spiky[1] = 3.0  # mark 10
+    runs = S.MonitoredRuns(torch.tensor([0.1]), grad_norm, grad_norm, marks, ones, spiky, ones, ones,
+                           torch.zeros(len(marks), 1, 1))
+    assert S.curvature_growth(runs, window=10).item() == pytest.approx(50.0)
 
 
 def test_digits_experiments_have_the_documented_shapes():

@@ -24,7 +24,7 @@ from .data import Split, digits
 from .models import digits_cnn, mlp
 from .params import functional_loss, get_flat_params, unflatten
 from .plotting import running_average
-from .spectrum import top_eigenvalue
+from .spectrum import HessianOperator, lanczos, top_eigenvalue
 from .training import cross_entropy, squared_error
 
 Loss = Callable[[Tensor, Tensor], Tensor]
@@ -250,25 +250,88 @@ def sharpness(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor,
     return torch.tensor([top_eigenvalue(loss, theta, max_iter=max_iter, tol=tol) for theta in thetas])
 
 
+def gradient_alignment(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor,
+                       max_iter: int = 60, tol: float = 1e-4) -> tuple[Tensor, Tensor]:
+    """Per row of ``thetas``: (lambda_max, cos^2 between the full-batch gradient and its top eigenvector).
+
+    The second number is the share of g^T g that lies along the sharpest direction (Lanczos).
+    """
+    thetas = _check_runs(model, thetas, data)
+    loss = functional_loss(model, loss_fn, data.x_train, data.y_train)
+    top, share = [], []
+    for r, theta in enumerate(thetas):
+        op = HessianOperator(loss, theta)
+        spectrum = lanczos(op, op.dim, k=1, which="largest", max_iter=max_iter, tol=tol,
+                           generator=torch.Generator().manual_seed(0))
+        g = grad(loss)(theta.detach())
+        v = spectrum.eigenvectors[-1].to(g.dtype)
+        top.append(spectrum.largest)
+        share.append(float((g @ v) ** 2 / (g @ g)))
+    return torch.tensor(top), torch.tensor(share)
+
+
 def window_mean(values: Tensor, window: int) -> Tensor:
     """`optbook.plotting.running_average` for [T] or [T, R] tensors (float64 tensor out)."""
     check_tensor("values", values, finite=False)
     return torch.from_numpy(running_average(values.detach().cpu().numpy(), window))
 
 
-def norm_growth(grad_norm: Tensor, window: int) -> tuple[Tensor, Tensor]:
-    """Figure 8.1's two numbers per run from |g| [T, R]: (end / minimum, end / start of last quarter).
+def stays_up(grad_norm: Tensor, window: int) -> tuple[Tensor, Tensor]:
+    """Figure 8.1's two numbers per run from |g| [T, R], both on the running average over ``window`` steps.
 
-    Both use the trailing running average over ``window`` steps. The first says how far the
-    norm grew back from its low point; the second is below 1 when the norm decays at the end.
+    (mean over the last quarter / overall minimum, smallest value over the last quarter / overall
+    minimum). Both say how far the norm grew back from its low point; the second, that it stayed
+    there at every step of the last quarter. A norm that decays towards a critical point has its
+    minimum at the end, and both are 1. Quarters, not single steps: at the edge of stability the
+    norm oscillates and bursts.
     """
     smooth = window_mean(grad_norm, window)
-    quarter = smooth[(3 * smooth.shape[0]) // 4]
-    return smooth[-1] / smooth.min(0).values, smooth[-1] / quarter
+    n = smooth.shape[0]
+    if n < 4:
+        raise ValueError(f"grad_norm must have at least 4 steps, got {n}")
+    last, low = smooth[(3 * n) // 4 :], smooth.min(0).values
+    return last.mean(0) / low, last.min(0).values / low
+
+
+def cost_bursts(loss: Tensor, rise: float = 1.1) -> Tensor:
+    """Per run: how many single steps raise the cost [T, R] by more than the factor ``rise``."""
+    check_tensor("loss", loss, ndim=2, finite=False)
+    rise = check_positive("rise", rise)
+    return (loss[1:] > rise * loss[:-1]).sum(0)
+
+
+def tail_mean(runs: MonitoredRuns, values: Tensor, last_steps: int) -> Tensor:
+    """Per run: the mean of ``values`` [M, R] over the monitor points of the last ``last_steps`` steps.
+
+    At the edge of stability single steps are noise (the runs oscillate and burst), so the
+    chapter judges the end of a run by such a window.
+    """
+    check_tensor("values", values, ndim=2, finite=False)
+    last_steps = check_positive_int("last_steps", last_steps)
+    if values.shape[0] != runs.monitor_steps.shape[0]:
+        raise ValueError(f"values must have one row per monitor step ({runs.monitor_steps.shape[0]}), "
+                         f"got {values.shape[0]}")
+    last = runs.monitor_steps >= runs.monitor_steps[-1] - last_steps
+    return values[last].to(torch.float64).mean(0)
+
+
+@dataclass(frozen=True)
+class Figure81Run:
+    """The settings of one of the chapter's Figure 8.1 runs, shared by the page and its tests."""
+
+    lr: float  # step size
+    steps: int  # full-batch steps (each is an epoch)
+    monitor_every: int = 20  # g^T g, g^T H g, errors and parameters every this many steps
+    window: int = 100  # running average of |g| over this many steps, as in the book's figure
+    tail: int = 200  # the end of a run is judged by the mean over its last this many steps
 
 
 # The chapter's experiments on scikit-learn's digits, one definition shared by the page and its tests.
 DIGITS_SIZES = [64, 32, 32, 10]
+MLP_RUN = Figure81Run(lr=0.4, steps=1500)  # the MLP of Figure 8.1 and section 4
+SMALL_LR = 0.2  # the MLP's smaller step, which never reaches the edge of stability within MLP_RUN.steps
+CNN_RUN = Figure81Run(lr=0.15, steps=1000)  # the small CNN: 2/lambda_max at initialization (seed 0), rounded up
+SGD_RUN = dict(lr=0.1, batch_size=32, epochs=30)  # minibatch SGD with cross-entropy ("the other regime")
 
 
 def _digits_runs(seeds: list[int], lrs: list[float]) -> tuple[nn.Module, Split, Tensor, Tensor]:
@@ -321,16 +384,18 @@ def digits_minibatch_sgd(seeds: list[int], lr: float = 0.1, batch_size: int = 32
 
 
 def curvature_growth(runs: MonitoredRuns, window: int) -> Tensor:
-    """Per run: mean g^T H g over the last quarter / mean |g^T H g| near the low point of |g|.
+    """Per run: mean g^T H g over the last quarter / median |g^T H g| near the low point of |g|.
 
     The low point is where the running average (over ``window`` steps) of |g| is smallest; "near"
     means monitor steps within ``window`` steps of it. This is the book's "g^T H g grows by more
-    than an order of magnitude", measured from where the gradient is weakest.
+    than an order of magnitude", measured from where the gradient is weakest. The median, not the
+    mean: near the low point g^T H g is tiny and changes sign, and one early burst of the escape
+    would otherwise set the base.
     """
     smooth = window_mean(runs.grad_norm, window)
     low_step = smooth.argmin(0)  # [R]
     marks = runs.monitor_steps[:, None]
     near = (marks - low_step[None]).abs() <= window  # [M, R]
-    base = (runs.gTHg.abs() * near).sum(0) / near.sum(0).clamp(min=1)
+    base = torch.stack([runs.gTHg[near[:, r], r].abs().median() for r in range(runs.gTHg.shape[1])])
     last = runs.gTHg[(3 * runs.gTHg.shape[0]) // 4 :].mean(0)
     return last / base
