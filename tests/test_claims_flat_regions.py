@@ -188,8 +188,8 @@ def test_saturated_units_make_a_plateau_at_chance(data, seed):
     claim("plateau length (steps within 1 % of ln 10)", last - first, ">", 150, abs=1)
     plateau_grad = float(grads[first:last].median())
     claim("median gradient norm on the plateau", plateau_grad, "<", 1e-2)
-    claim("plateau gradient / reference's early gradient", plateau_grad / float(reference.step_grad_norm[:50].median()),
-          "<", 0.1)
+    early = float(reference.step_grad_norm[: SETUP.reference_window].median())
+    claim("plateau gradient / reference's early gradient", plateau_grad / early, "<", 0.1)
     claim("gradient growth over the plateau (end / lowest)", float(grads[last - 1] / grads[first:last].min()), ">", 5.0)
     claim("cost at the end of the run", float(saturated.step_loss[-1]), "<", 0.3)
     claim("reference run's steps within 1 % of ln 10", runs.reference_span[1] - runs.reference_span[0], "<", 10,
@@ -213,7 +213,7 @@ def test_after_training_the_spectrum_is_a_flat_bulk(spectra, seed):
     """The page: more than 85 % of the eigenvalues within 1 % of the largest from zero, at least 10 points
     more than at initialization; the lowest eigenvalue negative, between 0.1 % and 1 % of the largest."""
     run = spectra[seed]
-    bulk, bulk_start = landscape.bulk_share(run.trained, 0.01), landscape.bulk_share(run.initial, 0.01)
+    bulk, bulk_start = landscape.bulk_share(run.trained, SETUP.bulk_tol), landscape.bulk_share(run.initial, SETUP.bulk_tol)
     claim("bulk share after training", bulk, ">", 0.85)
     claim("rise of the bulk share", bulk - bulk_start, ">", 0.1)
     lowest = -float(run.trained[0]) / float(run.trained[-1])
@@ -227,8 +227,8 @@ def test_ten_outliers_at_initialization_are_lifted_by_training(spectra, seed):
     eigenvalue, above 1.4; training multiplies each of the ten by more than 1.25; after training the ten
     still average more than 1.8 times the next ten."""
     run, k = spectra[seed], SETUP.classes
-    fact("largest gap at initialization after the 10th", landscape.largest_gap(run.initial, search=30)[0] == k,
-         landscape.largest_gap(run.initial, search=30))
+    gap = landscape.largest_gap(run.initial, search=SETUP.gap_search)
+    fact("largest gap at initialization after the 10th", gap[0] == k, gap)
     claim("gap after the 10th at initialization", landscape.gap_after(run.initial, k), ">", 1.4)
     lift = run.trained.flip(0)[:k] / run.initial.flip(0)[:k]
     claim("lift of each of the ten largest eigenvalues", float(lift.min()), ">", 1.25)

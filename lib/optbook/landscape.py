@@ -614,9 +614,12 @@ class FlatRegionsSetup:
     plateau_lr: float = 1.0  # full-batch gradient descent, with and without the saturating biases
     plateau_steps: int = 800
     plateau_tol: float = 0.01  # "on the plateau": the cost within 1% of ln C
+    reference_window: int = 50  # the unsaturated run's early gradient: median over its first 50 steps
     spectrum_sizes: tuple[int, ...] = (64, 32, 10)  # the spectrum's tanh network, with biases, squared error
     spectrum_lr: float = 0.2  # full-batch gradient descent
     spectrum_steps: int = 1000
+    gap_search: int = 30  # the outliers' gap is looked for among the 30 largest eigenvalues
+    bulk_tol: float = 0.01  # the bulk: eigenvalues within 1% of the largest |eigenvalue| from zero
 
     @property
     def training(self) -> dict:
