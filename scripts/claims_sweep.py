@@ -85,7 +85,7 @@ def _table(rows: list[dict], seeds: list[int], runs: list[tuple]) -> str:
         f"Written by `make claims-sweep` (scripts/claims_sweep.py) with seeds {seeds[0]}-{seeds[-1]}. "
         "Each row is one claim of a page: its threshold, the measured values over the seeds "
         "(min / median / max), and the smallest margin (signed distance from the threshold, relative "
-        "to it; for a frequency, the rate minus the stated rate). A claim whose smallest margin is "
+        "to it, or absolute for a threshold of 0; for a frequency, the rate minus the stated rate). A claim whose smallest margin is "
         "inside its stated room (2 % or one example unless the test says otherwise) is marked.",
         "",
         "| module | time | result |",
@@ -96,7 +96,12 @@ def _table(rows: list[dict], seeds: list[int], runs: list[tuple]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        margin = "" if np.isnan(r["margin"]) else f"{r['margin']:+.1%}"
+        if np.isnan(r["margin"]):
+            margin = ""
+        elif r["threshold"] == 0 and r["op"] in (">", "<"):
+            margin = f"{r['margin']:+.3g} (absolute)"  # no scale to be relative to
+        else:
+            margin = f"{r['margin']:+.1%}"
         lines.append(f"| {r['module']}::{r['test']} | {r['claim']} | {r['op']} | {r['threshold']:.4g} | "
                      f"{r['shown']} | {margin} | {'' if r['ok'] else 'INSIDE ROOM'} |")
     return "\n".join(lines) + "\n"
