@@ -25,9 +25,9 @@ import torch
 from scipy.stats import spearmanr
 
 from claims import SEEDS, claim, claim_frequency, fact
-from optbook import random_matrices as rm
-from optbook import saddles as sd
-from optbook import spin_glass as sg
+from optbook.saddle_points import random_matrices as rm
+from optbook.saddle_points import saddles as sd
+from optbook.saddle_points import spin_glass as sg
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from optbook import random_matrices as rm
+from optbook.saddle_points import random_matrices as rm
 
 
 def test_goe_is_symmetric_with_the_stated_variances():

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import optbook as ob
-from optbook import saddles as sd
+from optbook.saddle_points import saddles as sd
 
 ORIGIN = torch.zeros(2, dtype=torch.float64)
 

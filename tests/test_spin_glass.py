@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from optbook import spin_glass as sg
+from optbook.saddle_points import spin_glass as sg
 
 
 @pytest.fixture(scope="module")

@@ -74,8 +74,6 @@ from .widgets import BlitPlot, interactive_figure
 # Chapter modules (each chapter's issue adds its line here):
 from .monitor import MonitorRecord, TrainingMonitor, train_digits_mlp
 from . import quadratic, sharpening  # 8.2.1 (names used as ob.quadratic.*, ob.sharpening.*)
-from . import linear_networks  # 8.2.3 linear networks (names used as ob.linear_networks.*)
-from . import random_matrices, saddles, spin_glass  # 8.2.3 saddles (ob.saddles.*, ob.random_matrices.*, ob.spin_glass.*)
 from . import landscape  # 8.2.3 Figure 8.2 and flat regions (ob.landscape.*; the four below also as ob.*)
 from .landscape import interpolate, loss_plane, random_directions, trajectory_plane
 from . import bad_minima, restarts, symmetry  # 8.2.2 local minima (ob.symmetry.*, ob.bad_minima.*, ob.restarts.*)

@@ -30,12 +30,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._validate import check_positive, check_positive_int, check_tensor
-from .models import mlp
-from .spectrum import hessian_eigenvalues
-from .params import LossFn, functional_loss, num_params
-from .training import squared_error
-from .widgets import BlitPlot
+from .._validate import check_positive, check_positive_int, check_tensor
+from ..models import mlp
+from ..spectrum import hessian_eigenvalues
+from ..params import LossFn, functional_loss, num_params
+from ..training import squared_error
+from ..widgets import BlitPlot
 
 METHODS = ("gradient descent", "Newton", "saddle-free Newton")
 Derivatives = Callable[[Tensor], tuple[Tensor, Tensor]]

@@ -27,11 +27,57 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._validate import check_fraction, check_positive, check_positive_int, check_tensor, check_vector
-from .curvature import gradient, hessian
-from .params import LossFn
-from .spectrum import morse_index
-from .training import ManyRuns, gradient_descent_many
+from .._validate import check_fraction, check_positive, check_positive_int, check_tensor, check_vector
+from ..curvature import gradient, hessian
+from ..params import LossFn
+from ..spectrum import morse_index
+from ..training import ManyRuns, gradient_descent_many
+
+__all__ = [
+    "random_orthogonal",
+    "covariance_with_spectrum",
+    "split_autoencoder",
+    "autoencoder_loss",
+    "subset_cost",
+    "predicted_index",
+    "gauge_directions",
+    "CriticalPoint",
+    "critical_point_params",
+    "random_gauge",
+    "autoencoder_critical_points",
+    "staircase_inversions",
+    "staircase_is_monotone",
+    "autoencoder_random_starts",
+    "hierarchical_data",
+    "Modes",
+    "data_modes",
+    "saxe_mode_strength",
+    "saxe_half_time",
+    "deep_mode_strength",
+    "blow_up_time",
+    "half_learning_times",
+    "LinearNetRuns",
+    "linear_net_init",
+    "simulate_linear_net",
+    "WIDGET_DEPTHS",
+    "WIDGET_SCALES",
+    "WIDGET_RATES",
+    "WIDGET_STEPS",
+    "widget_grid",
+    "distinct_groups",
+    "learned_in_order",
+    "stable_step_limit",
+    "RunVerdict",
+    "run_verdict",
+    "spread",
+    "mode_flow",
+    "mode_trajectory",
+    "hyperbolas",
+    "mode_endpoint",
+    "linear_net_loss",
+    "origin_hessian_eigenvalues",
+]
+
 
 # ---------------------------------------------------------------------------------------------
 # Baldi & Hornik (1989): the linear autoencoder

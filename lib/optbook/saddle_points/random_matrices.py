@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._validate import check_positive, check_positive_int
+from .._validate import check_positive, check_positive_int
 
 DEAN_MAJUMDAR_RATE = math.log(3) / 4  # theta in P(all eigenvalues > 0) ~ exp(-theta n^2), beta = 1
 EXACT_FRACTION_N2 = (2 - math.sqrt(2)) / 4  # P(a 2 x 2 GOE matrix is positive definite), exactly

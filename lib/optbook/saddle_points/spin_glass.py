@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._validate import check_positive, check_positive_int, check_tensor
+from .._validate import check_positive, check_positive_int, check_tensor
 
 P_SPIN = 3
 SEMICIRCLE_RADIUS = 2 * math.sqrt(P_SPIN * (P_SPIN - 1))  # 2 sqrt 6
