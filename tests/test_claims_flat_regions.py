@@ -1,6 +1,6 @@
 """Claims of chapters/flat_regions.md (Figure 8.2, straight lines, plateaus, the spectrum), for SEEDS.
 
-The settings are the page's: both import `optbook.landscape.FLAT_REGIONS`, `small_net`, `plateau_runs`
+The settings are the page's: both import `optbook.fr.FLAT_REGIONS`, `small_net`, `plateau_runs`
 and `spectrum_run`. The seeds come from OPTBOOK_SEEDS (tests/claims.py); the seed sets the network's
 initial weights and the minibatch order (the page shows seed 0). Each threshold is the one the page
 states, with the room of `claim` (2 % of the threshold, or the absolute room given and explained
@@ -22,9 +22,10 @@ import torch
 
 import optbook as ob
 from claims import SEEDS, claim, fact
+from optbook import flat_regions as fr
 from optbook import landscape
 
-SETUP = landscape.FLAT_REGIONS
+SETUP = fr.FLAT_REGIONS
 LN10 = math.log(SETUP.classes)
 
 
@@ -37,9 +38,9 @@ def data():
 def figure_82(request, data):
     """The chapter's Figure 8.2 run for one seed: path, plane, cost along the path."""
     seed = request.param
-    net = landscape.small_net(seed)
+    net = fr.small_net(seed)
     loss = ob.functional_loss(net, ob.cross_entropy, data.x_train, data.y_train)
-    record = landscape.record_path(net, ob.cross_entropy, data, seed=seed, **SETUP.training)
+    record = fr.record_path(net, ob.cross_entropy, data, seed=seed, **SETUP.training)
     plane = ob.trajectory_plane(record.thetas)
     path_loss = ob.batched_loss(loss, record.thetas)
     return dict(seed=seed, loss=loss, record=record, plane=plane, path_loss=path_loss)
@@ -51,12 +52,12 @@ def test_zero_point_is_an_exact_saddle_with_paired_eigenvalues():
     """theta = 0: gradient zero, cost ln 10, and n_negative = n_positive = hidden units x rank of the
     pixel-error correlation, the spectrum symmetric, the rest exact zeros (the page's derivation)."""
     data64 = ob.digits(dtype=torch.float64)
-    loss64 = ob.functional_loss(landscape.small_net(0, dtype=torch.float64), ob.cross_entropy,
+    loss64 = ob.functional_loss(fr.small_net(0, dtype=torch.float64), ob.cross_entropy,
                                 data64.x_train, data64.y_train)
-    zero = torch.zeros(ob.num_params(landscape.small_net(0)), dtype=torch.float64)
+    zero = torch.zeros(ob.num_params(fr.small_net(0)), dtype=torch.float64)
     fact("gradient at theta = 0 vanishes", float(ob.gradient(loss64, zero).norm()) < 1e-12)
     fact("cost at theta = 0 is ln 10", abs(float(loss64(zero)) - LN10) < 1e-12, float(loss64(zero)))
-    eigenvalues = landscape.dense_hessian_spectrum(loss64, zero)
+    eigenvalues = fr.dense_hessian_spectrum(loss64, zero)
     scale = float(eigenvalues.abs().max())
     n_neg = int((eigenvalues < -1e-8 * scale).sum())
     n_pos = int((eigenvalues > 1e-8 * scale).sum())
@@ -133,7 +134,7 @@ def test_straight_line_between_two_solutions_has_a_barrier(figure_82, data):
     """The page: the two final costs differ by less than 0.01; the line between them climbs more than 0.1
     above the higher end."""
     seed = figure_82["seed"] + SETUP.second_seed_offset
-    other = landscape.record_path(landscape.small_net(seed), ob.cross_entropy, data, seed=seed, **SETUP.training)
+    other = fr.record_path(fr.small_net(seed), ob.cross_entropy, data, seed=seed, **SETUP.training)
     alphas = SETUP.line_alphas()
     values = ob.interpolate(figure_82["loss"], figure_82["record"].end, other.end, alphas)
     inside = values[(alphas >= 0) & (alphas <= 1)]
@@ -145,7 +146,7 @@ def test_with_default_scale_the_zero_point_is_far_from_the_plane(figure_82, data
     """The page: with the default scale theta = 0 lies more than 10 % of |d1| off the plane, more than five
     times farther (relative to |d1|) than with scale 0.1."""
     seed = figure_82["seed"]
-    record = landscape.record_path(landscape.small_net(seed, init_scale=1.0), ob.cross_entropy, data, seed=seed,
+    record = fr.record_path(fr.small_net(seed, init_scale=1.0), ob.cross_entropy, data, seed=seed,
                                    **SETUP.training)
     default = ob.trajectory_plane(record.thetas)
     small = figure_82["plane"]
@@ -160,7 +161,7 @@ def test_solution_is_at_the_bottom_of_a_random_filter_normalized_plane(figure_82
     cost (SGD stops near the bottom, not exactly at it: on some seeds a neighbour is 0.4 % lower), every
     point of the plane's edge is more than 0.25 above it, and the random directions have |cos| < 0.2 with
     the path's direction."""
-    trained = landscape.small_net(figure_82["seed"])
+    trained = fr.small_net(figure_82["seed"])
     ob.set_flat_params(trained, figure_82["record"].end)
     r1, r2 = ob.random_directions(trained, seed=figure_82["seed"])
     axis = SETUP.random_axis()
@@ -180,7 +181,7 @@ def test_saturated_units_make_a_plateau_at_chance(data, seed):
     """The page's numbers for the plateau, each with the bound the page states.
 
     Counts of steps get an absolute room of one step."""
-    runs = landscape.plateau_runs(data, seed)
+    runs = fr.plateau_runs(data, seed)
     saturated, reference = runs.saturated, runs.reference
     first, last = runs.span
     grads = saturated.step_grad_norm
@@ -205,7 +206,7 @@ def test_saturated_units_make_a_plateau_at_chance(data, seed):
 @pytest.fixture(scope="module")
 def spectra(data):
     """The page's spectrum run for every seed (all seeds at once, for the claim about their mean)."""
-    return {seed: landscape.spectrum_run(data, seed) for seed in SEEDS}
+    return {seed: fr.spectrum_run(data, seed) for seed in SEEDS}
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -213,7 +214,7 @@ def test_after_training_the_spectrum_is_a_flat_bulk(spectra, seed):
     """The page: more than 85 % of the eigenvalues within 1 % of the largest from zero, at least 10 points
     more than at initialization; the lowest eigenvalue negative, between 0.1 % and 1 % of the largest."""
     run = spectra[seed]
-    bulk, bulk_start = landscape.bulk_share(run.trained, SETUP.bulk_tol), landscape.bulk_share(run.initial, SETUP.bulk_tol)
+    bulk, bulk_start = fr.bulk_share(run.trained, SETUP.bulk_tol), fr.bulk_share(run.initial, SETUP.bulk_tol)
     claim("bulk share after training", bulk, ">", 0.85)
     claim("rise of the bulk share", bulk - bulk_start, ">", 0.1)
     lowest = -float(run.trained[0]) / float(run.trained[-1])
@@ -227,12 +228,12 @@ def test_ten_outliers_at_initialization_are_lifted_by_training(spectra, seed):
     eigenvalue, above 1.4; training multiplies each of the ten by more than 1.25; after training the ten
     still average more than 1.8 times the next ten."""
     run, k = spectra[seed], SETUP.classes
-    gap = landscape.largest_gap(run.initial, search=SETUP.gap_search)
+    gap = fr.largest_gap(run.initial, search=SETUP.gap_search)
     fact("largest gap at initialization after the 10th", gap[0] == k, gap)
-    claim("gap after the 10th at initialization", landscape.gap_after(run.initial, k), ">", 1.4)
+    claim("gap after the 10th at initialization", fr.gap_after(run.initial, k), ">", 1.4)
     lift = run.trained.flip(0)[:k] / run.initial.flip(0)[:k]
     claim("lift of each of the ten largest eigenvalues", float(lift.min()), ">", 1.25)
-    claim("mean of the ten largest / mean of the next ten, trained", landscape.outlier_separation(run.trained, k),
+    claim("mean of the ten largest / mean of the next ten, trained", fr.outlier_separation(run.trained, k),
           ">", 1.8)
 
 
@@ -240,6 +241,6 @@ def test_training_narrows_the_gap_below_the_outliers_on_average(spectra):
     """The page: averaged over the runs, the gap after the 10th eigenvalue is narrower after training than
     at initialization (single runs vary: over seeds 0-9 the narrowing ranges from 3 % to 45 %)."""
     k = SETUP.classes
-    initial = np.mean([landscape.gap_after(run.initial, k) for run in spectra.values()])
-    trained = np.mean([landscape.gap_after(run.trained, k) for run in spectra.values()])
+    initial = np.mean([fr.gap_after(run.initial, k) for run in spectra.values()])
+    trained = np.mean([fr.gap_after(run.trained, k) for run in spectra.values()])
     claim("mean gap at initialization / mean gap after training", float(initial / trained), ">", 1.0)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import optbook as ob
+from optbook import flat_regions as fr
 from optbook import landscape
 
 
@@ -214,7 +215,7 @@ def test_record_path_is_gradient_descent_and_leaves_model_untouched():
     small = ob.data.Split(data.x_train[:100], data.y_train[:100], data.x_val[:50], data.y_val[:50])
     net = ob.mlp([64, 5, 10], seed=0, dtype=torch.float64)
     before = ob.get_flat_params(net)
-    record = landscape.record_path(net, ob.cross_entropy, small, lr=0.3, steps=7, record_every=3)
+    record = fr.record_path(net, ob.cross_entropy, small, lr=0.3, steps=7, record_every=3)
     assert torch.equal(before, ob.get_flat_params(net))
     assert record.steps.tolist() == [0, 3, 6, 7]
     loss = ob.functional_loss(net, ob.cross_entropy, small.x_train, small.y_train)
@@ -226,19 +227,19 @@ def test_record_path_is_gradient_descent_and_leaves_model_untouched():
         theta = theta - 0.3 * g
     assert torch.allclose(record.end, theta, atol=1e-12)
     with pytest.raises(ValueError, match="lr"):
-        landscape.record_path(net, ob.cross_entropy, small, lr=-1.0, steps=3)
+        fr.record_path(net, ob.cross_entropy, small, lr=-1.0, steps=3)
     with pytest.raises(ValueError, match="record_every"):
-        landscape.record_path(net, ob.cross_entropy, small, lr=0.1, steps=3, record_every=0)
+        fr.record_path(net, ob.cross_entropy, small, lr=0.1, steps=3, record_every=0)
     with pytest.raises(ValueError, match="diverged"):
-        landscape.record_path(net, lambda out, y: out.sum() * float("inf"), small, lr=0.1, steps=5)
+        fr.record_path(net, lambda out, y: out.sum() * float("inf"), small, lr=0.1, steps=5)
 
 
 def test_minibatch_record_path_is_seeded():
     data = ob.digits()
     net = ob.mlp([64, 4, 10], seed=0)
-    one = landscape.record_path(net, ob.cross_entropy, data, lr=0.1, steps=30, batch_size=32, seed=1)
-    two = landscape.record_path(net, ob.cross_entropy, data, lr=0.1, steps=30, batch_size=32, seed=1)
-    three = landscape.record_path(net, ob.cross_entropy, data, lr=0.1, steps=30, batch_size=32, seed=2)
+    one = fr.record_path(net, ob.cross_entropy, data, lr=0.1, steps=30, batch_size=32, seed=1)
+    two = fr.record_path(net, ob.cross_entropy, data, lr=0.1, steps=30, batch_size=32, seed=1)
+    three = fr.record_path(net, ob.cross_entropy, data, lr=0.1, steps=30, batch_size=32, seed=2)
     assert torch.equal(one.thetas, two.thetas)
     assert not torch.equal(one.end, three.end)
 
@@ -247,7 +248,7 @@ def test_trajectory_view_grid_matches_loss_plane():
     data = ob.digits()
     net = ob.mlp([64, 4, 10], seed=0, bias=False, init_scale=0.1)
     alphas, betas = torch.linspace(-0.2, 1.2, 4), torch.linspace(-0.5, 0.5, 3)
-    view = landscape.trajectory_view(net, ob.cross_entropy, data, alphas, betas, lr=0.2, steps=40,
+    view = fr.trajectory_view(net, ob.cross_entropy, data, alphas, betas, lr=0.2, steps=40,
                                      batch_size=64, record_every=5)
     loss = ob.functional_loss(net, ob.cross_entropy, data.x_train, data.y_train)
     assert view.grid.shape == (4, 3)
@@ -260,24 +261,24 @@ def test_trajectory_view_grid_matches_loss_plane():
 
 def test_with_hidden_bias():
     net = ob.mlp([3, 4, 2], seed=0)
-    saturated = landscape.with_hidden_bias(net, 3.0)
+    saturated = fr.with_hidden_bias(net, 3.0)
     assert torch.equal(saturated[0].bias, torch.full((4,), 3.0))
     assert not torch.equal(net[0].bias, saturated[0].bias)
     assert torch.equal(saturated[0].weight, net[0].weight)
     with pytest.raises(TypeError, match="model"):
-        landscape.with_hidden_bias(ob.mlp([3, 4, 2], bias=False), 1.0)
+        fr.with_hidden_bias(ob.mlp([3, 4, 2], bias=False), 1.0)
     with pytest.raises(ValueError, match="value"):
-        landscape.with_hidden_bias(net, float("nan"))
+        fr.with_hidden_bias(net, float("nan"))
 
 
 def test_plateau_span():
     losses = torch.tensor([3.0, 2.31, 2.30, 2.29, 1.5, 2.30, 2.30, 0.5])
-    assert landscape.plateau_span(losses, 2.3, rel_tol=0.01) == (1, 4)
-    assert landscape.plateau_span(losses, 10.0) == (0, 0)
+    assert fr.plateau_span(losses, 2.3, rel_tol=0.01) == (1, 4)
+    assert fr.plateau_span(losses, 10.0) == (0, 0)
     with pytest.raises(ValueError, match="level"):
-        landscape.plateau_span(losses, 0.0)
+        fr.plateau_span(losses, 0.0)
     with pytest.raises(ValueError, match="losses"):
-        landscape.plateau_span(torch.zeros(2, 2), 1.0)
+        fr.plateau_span(torch.zeros(2, 2), 1.0)
 
 
 @pytest.mark.parametrize("block", [1, 17, 1000])
@@ -285,22 +286,22 @@ def test_dense_hessian_spectrum_matches_eigvalsh(small_problem, block):
     _, net, loss = small_problem
     theta = ob.get_flat_params(net)
     exact = torch.linalg.eigvalsh(ob.hessian(loss, theta))
-    spectrum = landscape.dense_hessian_spectrum(loss, theta, block=block)
+    spectrum = fr.dense_hessian_spectrum(loss, theta, block=block)
     assert torch.allclose(spectrum, exact, atol=1e-10)
     with pytest.raises(ValueError, match="block"):
-        landscape.dense_hessian_spectrum(loss, theta, block=0)
+        fr.dense_hessian_spectrum(loss, theta, block=0)
 
 
 def test_largest_gap_and_bulk_share():
     eigenvalues = torch.tensor([-0.001, 0.0, 0.001, 0.002, 0.5, 0.6, 3.0, 3.2, 4.0], dtype=torch.float64)
-    assert landscape.largest_gap(eigenvalues, search=4) == (3, pytest.approx(5.0))
-    assert landscape.bulk_share(eigenvalues, 0.01) == pytest.approx(4 / 9)
+    assert fr.largest_gap(eigenvalues, search=4) == (3, pytest.approx(5.0))
+    assert fr.bulk_share(eigenvalues, 0.01) == pytest.approx(4 / 9)
     with pytest.raises(ValueError, match="eigenvalues"):
-        landscape.largest_gap(torch.tensor([-1.0, -2.0, -3.0]))
+        fr.largest_gap(torch.tensor([-1.0, -2.0, -3.0]))
     with pytest.raises(ValueError, match="search"):
-        landscape.largest_gap(eigenvalues, search=1)
+        fr.largest_gap(eigenvalues, search=1)
     with pytest.raises(ValueError, match="rel_tol"):
-        landscape.bulk_share(eigenvalues, 0.0)
+        fr.bulk_share(eigenvalues, 0.0)
 
 
 def one_hot_mse(outputs, targets):
@@ -336,33 +337,33 @@ def test_mlp_fast_path_equals_the_generic_evaluation(sizes, activation, loss_nam
 
 def test_gap_after_and_outlier_separation():
     eigenvalues = torch.tensor([-0.5, 0.1, 0.2, 0.4, 1.0, 2.0, 4.0], dtype=torch.float64)
-    assert landscape.gap_after(eigenvalues, 1) == pytest.approx(2.0)
-    assert landscape.gap_after(eigenvalues, 3) == pytest.approx(2.5)
-    assert landscape.gap_after(eigenvalues.flip(0), 3) == pytest.approx(2.5)  # order does not matter
-    assert landscape.outlier_separation(eigenvalues, 2) == pytest.approx(3.0 / 0.7)
-    assert landscape.outlier_separation(eigenvalues, 3) == pytest.approx((7.0 / 3) / (0.7 / 3))
+    assert fr.gap_after(eigenvalues, 1) == pytest.approx(2.0)
+    assert fr.gap_after(eigenvalues, 3) == pytest.approx(2.5)
+    assert fr.gap_after(eigenvalues.flip(0), 3) == pytest.approx(2.5)  # order does not matter
+    assert fr.outlier_separation(eigenvalues, 2) == pytest.approx(3.0 / 0.7)
+    assert fr.outlier_separation(eigenvalues, 3) == pytest.approx((7.0 / 3) / (0.7 / 3))
     with pytest.raises(ValueError, match="more than k"):
-        landscape.gap_after(eigenvalues, 7)
+        fr.gap_after(eigenvalues, 7)
     with pytest.raises(ValueError, match="positive"):
-        landscape.gap_after(eigenvalues, 6)
+        fr.gap_after(eigenvalues, 6)
     with pytest.raises(ValueError, match="k"):
-        landscape.gap_after(eigenvalues, 0)
+        fr.gap_after(eigenvalues, 0)
     with pytest.raises(ValueError, match="2k"):
-        landscape.outlier_separation(eigenvalues, 4)
+        fr.outlier_separation(eigenvalues, 4)
     with pytest.raises(ValueError, match="positive"):
-        landscape.outlier_separation(torch.tensor([3.0, 2.0, -1.0, -2.0]), 2)
+        fr.outlier_separation(torch.tensor([3.0, 2.0, -1.0, -2.0]), 2)
 
 
 def test_flat_regions_setup_builds_the_chapter_networks():
-    setup = landscape.FLAT_REGIONS
+    setup = fr.FLAT_REGIONS
     with pytest.raises(AttributeError):
         setup.lr = 1.0  # frozen: the page and its tests share one setting
-    net = landscape.small_net(0)
+    net = fr.small_net(0)
     assert [m.in_features for m in net if isinstance(m, torch.nn.Linear)] == list(setup.sizes[:-1])
     assert all(m.bias is None for m in net if isinstance(m, torch.nn.Linear))
     default = ob.mlp(list(setup.sizes), seed=0, bias=False)
     assert torch.allclose(ob.get_flat_params(net), setup.init_scale * ob.get_flat_params(default))
-    assert landscape.small_net(0, init_scale=1.0, dtype=torch.float64)[0].weight.dtype == torch.float64
+    assert fr.small_net(0, init_scale=1.0, dtype=torch.float64)[0].weight.dtype == torch.float64
     assert setup.training == dict(lr=setup.lr, steps=setup.steps, batch_size=setup.batch_size,
                                   record_every=setup.record_every)
     assert setup.line_alphas()[0] == setup.line[0] and len(setup.line_alphas()) == setup.line[2]
@@ -373,16 +374,16 @@ def test_plateau_runs_and_spectrum_run_on_a_tiny_setup():
     """The chapter's runs on a tiny network: records as `record_path` gives them, spectra as the dense Hessian."""
     data = ob.digits(dtype=torch.float64)
     small = ob.data.Split(data.x_train[:60], data.y_train[:60], data.x_val[:10], data.y_val[:10])
-    setup = landscape.FlatRegionsSetup(sizes=(64, 3, 10), plateau_steps=5, spectrum_sizes=(64, 2, 10),
+    setup = fr.FlatRegionsSetup(sizes=(64, 3, 10), plateau_steps=5, spectrum_sizes=(64, 2, 10),
                                        spectrum_steps=3)
-    runs = landscape.plateau_runs(small, seed=1, setup=setup)
+    runs = fr.plateau_runs(small, seed=1, setup=setup)
     assert runs.level == pytest.approx(math.log(10))
     net = ob.mlp([64, 3, 10], seed=1, dtype=torch.float64)
-    expected = landscape.record_path(landscape.with_hidden_bias(net, setup.plateau_bias), ob.cross_entropy, small,
+    expected = fr.record_path(fr.with_hidden_bias(net, setup.plateau_bias), ob.cross_entropy, small,
                                      lr=setup.plateau_lr, steps=5, record_every=5)
     assert torch.allclose(runs.saturated.step_loss, expected.step_loss)
-    assert runs.span == landscape.plateau_span(runs.saturated.step_loss, runs.level, rel_tol=setup.plateau_tol)
-    spectrum = landscape.spectrum_run(small, seed=2, setup=setup)
+    assert runs.span == fr.plateau_span(runs.saturated.step_loss, runs.level, rel_tol=setup.plateau_tol)
+    spectrum = fr.spectrum_run(small, seed=2, setup=setup)
     onehot = small.one_hot()
     cost = ob.functional_loss(ob.mlp([64, 2, 10], seed=2, dtype=torch.float64), ob.squared_error, onehot.x_train, onehot.y_train)
     assert torch.allclose(spectrum.initial, torch.linalg.eigvalsh(ob.hessian(cost, spectrum.record.start)), atol=1e-10)
