@@ -1,6 +1,6 @@
 """The training monitor's overhead: the chapter's example trained with and without it.
 
-Runs `optbook.monitor.train_digits_mlp` (tanh MLP on the digits, SGD, batch 64) with the monitor
+Runs `optbook.diagnosing.train_digits_mlp` (tanh MLP on the digits, SGD, batch 64) with the monitor
 at its default settings and without, interleaved, and reports the ratio of median wall times.
 Target: at most 20% extra training time (issue 8). One torch thread.
 """
@@ -11,7 +11,7 @@ import statistics
 
 import torch
 
-from optbook.monitor import train_digits_mlp
+from optbook.diagnosing import train_digits_mlp
 
 TARGET = 1.2
 

@@ -9,7 +9,7 @@ import pytest
 from claims import SEEDS, claim, claim_frequency, fact
 
 from optbook.diagnose import diagnose_training
-from optbook.monitor import KNOWN_ANSWERS, known_answer_runs, train_digits_mlp
+from optbook.diagnosing import KNOWN_ANSWERS, known_answer_runs, train_digits_mlp
 
 GOOD_LR, LARGE_LR = 0.5, 12.0  # the chapter's two step sizes
 CHAPTER_MONITOR = {"every": 10, "eigen_every": 100}

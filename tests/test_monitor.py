@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 import optbook as ob
-from optbook.monitor import MonitorRecord, TrainingMonitor, eval_mode, train_digits_mlp
+from optbook.diagnosing import train_digits_mlp
+from optbook.monitor import MonitorRecord, TrainingMonitor, eval_mode
 
 
 def _data(n: int = 40, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

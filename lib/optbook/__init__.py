@@ -72,7 +72,7 @@ from .training import (
 from .widgets import BlitPlot, interactive_figure
 
 # Chapter modules (each chapter's issue adds its line here):
-from .monitor import MonitorRecord, TrainingMonitor, train_digits_mlp
+from .monitor import MonitorRecord, TrainingMonitor
 from . import quadratic, sharpening  # 8.2.1 (names used as ob.quadratic.*, ob.sharpening.*)
 from . import landscape  # 8.2.3 Figure 8.2 and flat regions (ob.landscape.*; the four below also as ob.*)
 from .landscape import interpolate, loss_plane, random_directions, trajectory_plane
