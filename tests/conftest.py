@@ -38,6 +38,6 @@ _SLOW_MODULES = ("test_claims_", "test_site_browser", "test_benchmarks")
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        name = item.module.__name__.rsplit(".", 1)[-1]
+        name = item.path.stem  # a test module, or a library module for doctests
         if name.startswith(_SLOW_MODULES) or "built_site" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)

@@ -16,8 +16,8 @@ from optbook.diagnose import (
     ill_conditioning_test,
     negative_curvature_test,
     progress_test,
-    report_figure,
 )
+from optbook.figures import report_figure
 from optbook.monitor import MonitorRecord
 
 

@@ -117,7 +117,7 @@ def test_plots_return_figures_even_for_divergent_settings():
     frames = []
     for args in [("gradient descent", 1.1, 1e-3, 0.0), ("Newton", 0.45, 0.0, 0.05), ("saddle-free Newton", 0.1, 0.1, 0.0)]:
         values = dict(zip(["method", "lr", "start_x2", "noise"], args))
-        frames.append(ob.widgets.render_png(sd.saddle_widget, values))
+        frames.append(ob.figures.widgets.render_png(sd.saddle_widget, values))
         assert frames[-1][:8] == b"\x89PNG\r\n\x1a\n"
     assert len(set(frames)) == 3
     assert len(sd.saddle_widget._scenes) == 1  # one background, repainted for every setting

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import pytest
 
 import optbook as ob
-from optbook import widgets
+from optbook.figures import widgets
 
 
 def line_plot(slope, kind="line"):

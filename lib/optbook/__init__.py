@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from . import batched, curvature, data, diagnose, models, params, plotting, publish, spectrum, training, widgets
+from . import batched, curvature, data, diagnose, figures, landscape, losses, models, monitor, params, spectrum, training
 from .curvature import (
     GradientCurvature,
     HessianOperator,
@@ -36,7 +36,6 @@ from .diagnose import (
     diagnose_training,
     ill_conditioning_test,
     negative_curvature_test,
-    report_figure,
 )
 from .models import mlp
 from .params import (
@@ -48,8 +47,6 @@ from .params import (
     temporary_params,
     unflatten,
 )
-from .plotting import running_average, use_book_style
-from .publish import glue
 from .spectrum import (
     Spectrum,
     hessian_eigenvalues,
@@ -66,10 +63,11 @@ from .training import (
     classification_error,
     cross_entropy,
     gradient_descent_many,
+    running_average,
     squared_error,
     train,
 )
-from .widgets import BlitPlot, interactive_figure
+from .figures import BlitPlot, glue, interactive_figure, report_figure, use_book_style
 
 # Chapter modules (each chapter's issue adds its line here):
 from .monitor import MonitorRecord, TrainingMonitor

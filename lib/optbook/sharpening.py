@@ -23,7 +23,7 @@ from ._validate import check_positive, check_positive_int, check_tensor
 from .data import Split, digits
 from .models import digits_cnn, mlp
 from .params import functional_loss, get_flat_params, unflatten
-from .plotting import running_average
+from .training import running_average
 from .spectrum import HessianOperator, lanczos, top_eigenvalue
 from .training import cross_entropy, squared_error
 
@@ -271,7 +271,7 @@ def gradient_alignment(model: nn.Module, loss_fn: Loss, data: Split, thetas: Ten
 
 
 def window_mean(values: Tensor, window: int) -> Tensor:
-    """`optbook.plotting.running_average` for [T] or [T, R] tensors (float64 tensor out)."""
+    """`optbook.running_average` for [T] or [T, R] tensors (float64 tensor out)."""
     check_tensor("values", values, finite=False)
     return torch.from_numpy(running_average(values.detach().cpu().numpy(), window))
 

@@ -14,8 +14,9 @@ import copy
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -195,3 +196,16 @@ def gradient_descent_many(
         if t < steps:
             theta = theta - lr * g.detach()
     return ManyRuns(torch.tensor(recorded), torch.stack(losses), torch.stack(norms), theta)
+
+
+def running_average(values: Sequence[float] | np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average along axis 0 (shorter windows at the start), for [T] or [T, R] input."""
+    check_positive_int("window", window)
+    x = np.asarray(values, dtype=float)
+    if x.ndim not in (1, 2) or x.shape[0] == 0:
+        raise ValueError(f"values must be a non-empty 1-D or 2-D array, got shape {x.shape}")
+    csum = np.concatenate([np.zeros((1, *x.shape[1:])), np.cumsum(x, axis=0)])
+    idx = np.arange(1, x.shape[0] + 1)
+    start = np.maximum(idx - window, 0)
+    count = (idx - start).reshape(-1, *([1] * (x.ndim - 1)))
+    return (csum[idx] - csum[start]) / count

@@ -35,7 +35,7 @@ from ..models import mlp
 from ..spectrum import hessian_eigenvalues
 from ..params import LossFn, functional_loss, num_params
 from ..training import squared_error
-from ..widgets import BlitPlot
+from ..figures import BlitPlot, new_figure, pale_colormap
 
 METHODS = ("gradient descent", "Newton", "saddle-free Newton")
 Derivatives = Callable[[Tensor], tuple[Tensor, Tensor]]
@@ -280,11 +280,9 @@ def fit_log_slope(delta: np.ndarray, steps: np.ndarray) -> float:
 
 def plot_saddle_figure(eigenvalues: Sequence[float]):
     """Figure 4.5: the surface x1^2 - x2^2, its two cross-sections, and the Hessian's eigenvalues."""
-    import matplotlib.pyplot as plt
-
     grid = np.linspace(-1.5, 1.5, 41)
     x1, x2 = np.meshgrid(grid, grid)
-    fig = plt.figure(figsize=(10, 3.4))
+    fig = new_figure((10, 3.4))
     ax = fig.add_subplot(1, 3, 1, projection="3d")
     ax.plot_surface(x1, x2, x1**2 - x2**2, cmap="coolwarm", linewidth=0, alpha=0.9)
     ax.plot(grid, 0 * grid, grid**2, color="C0", lw=2.5)
@@ -312,17 +310,7 @@ def plot_saddle_figure(eigenvalues: Sequence[float]):
     return fig
 
 
-def _pale(cmap_name: str, weight: float = 0.5):
-    """A colour map mixed with white (what alpha = weight looks like on a white background)."""
-    from matplotlib.colors import ListedColormap
-    import matplotlib
-
-    colors = matplotlib.colormaps[cmap_name](np.linspace(0, 1, 256))
-    colors[:, :3] = weight * colors[:, :3] + (1 - weight)
-    return ListedColormap(colors)
-
-
-_PALE_COOLWARM = _pale("coolwarm")
+_PALE_COOLWARM = pale_colormap("coolwarm")
 
 
 def _segments_inside(path: np.ndarray, box: float) -> tuple[np.ndarray, int | None]:
@@ -340,7 +328,7 @@ def _saddle_run_panels(fig, n_runs: int, steps: int, box: float = 2.0) -> Callab
 
     The background (contours of x1^2 - x2^2, axes with fixed limits, labels) is drawn once;
     ``draw`` sets the data of the ``n_runs`` paths, cost curves, end markers and texts, so a
-    widget can repaint only those (see `optbook.widgets.BlitPlot`).
+    widget can repaint only those (see `optbook.figures.BlitPlot`).
     """
     check_positive_int("n_runs", n_runs)
     check_positive_int("steps", steps)
@@ -415,9 +403,7 @@ def plot_saddle_run(traj: Trajectories, box: float = 2.0, title: str | None = No
     the saddle (cost falling) or diverged (cost rising: the step is too large for the positive
     curvature, eps > 2 / lambda_max = 1).
     """
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=(8.5, 3.6))
+    fig = new_figure((8.5, 3.6))
     draw = _saddle_run_panels(fig, traj.thetas.shape[1], traj.thetas.shape[0] - 1, box)
     draw(traj, title or f"{traj.method}, step {traj.lr:g}")
     return fig

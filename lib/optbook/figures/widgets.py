@@ -39,7 +39,7 @@ from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ._validate import check_positive_int
+from .._validate import check_positive_int
 
 UpdateFn = Callable[..., Sequence[Artist]]
 BuildFn = Callable[..., UpdateFn]
