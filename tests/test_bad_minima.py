@@ -98,16 +98,17 @@ def test_padded_init_uses_each_nets_own_fan_in():
     assert float(w1.abs().max()) <= 2**-0.5
 
 
-def test_written_out_gradients_match_autograd():
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_written_out_gradients_match_autograd(activation):
     x, y = ob.jellyfish()
     g = torch.Generator().manual_seed(1)
     params = [p.requires_grad_(True) for p in bm._init_2h1(4, 5, 2, g, torch.float64, widths=(3, 5))]
     mask = torch.tensor([[1.0, 1.0, 1.0, 0.0, 0.0], [1.0] * 5], dtype=torch.float64)
-    logits = bm._logits_2h1(params, x, mask)
+    logits = bm._logits_2h1(params, x, mask, activation)
     loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y.expand_as(logits), reduction="none").mean(-1).sum()
     expected = torch.autograd.grad(loss, params)
     with torch.no_grad():
-        for got, want in zip(bm._grads_2h1(params, x, y, mask), expected):
+        for got, want in zip(bm._grads_2h1(params, x, y, mask, activation), expected):
             torch.testing.assert_close(got, want)
 
 
@@ -150,6 +151,8 @@ def test_argument_checks():
     xj, yj = ob.jellyfish()
     with pytest.raises(ValueError, match="optimizer"):
         bm.zero_error_rates(xj, yj, optimizer="sgd")
+    with pytest.raises(ValueError, match="activation"):
+        bm.zero_error_rates(xj, yj, activation="tanh")
     with pytest.raises(ValueError, match="y"):
         bm.zero_error_rates(xj, 2 * yj)
     with pytest.raises(ValueError, match="x"):
