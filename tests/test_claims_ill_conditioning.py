@@ -1,7 +1,7 @@
 """Claims of chapters/ill_conditioning.md (8.2.1), checked on the seeds of OPTBOOK_SEEDS with the page's thresholds.
 
-The network experiments are the page's own (`ob.sharpening.digits_*` with the settings
-`ob.sharpening.MLP_RUN`, `CNN_RUN`, `SMALL_LR`, `SGD_RUN`), one batched computation per regime
+The network experiments are the page's own (`optbook.ill_conditioning.sharpening.digits_*` with the settings
+`MLP_RUN`, `CNN_RUN`, `SMALL_LR`, `SGD_RUN`), one batched computation per regime
 over all seeds. The page shows seed 0 and glues numbers for seeds 0-2; the claims sweep runs 0-9.
 Every threshold below is a number the page states. The runs at the edge of stability oscillate
 and burst, so the end of a run is judged by means over its last steps, never by its last step.
@@ -14,7 +14,7 @@ import torch
 import optbook as ob
 from claims import SEEDS, claim, fact
 
-Q, S = ob.quadratic, ob.sharpening
+from optbook.ill_conditioning import quadratic as Q, sharpening as S
 MLP, CNN = S.MLP_RUN, S.CNN_RUN
 ONE_EXAMPLE = 1 / ob.digits().x_val.shape[0]  # one validation example, as a fraction
 

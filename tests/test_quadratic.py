@@ -7,7 +7,7 @@ import torch
 
 import optbook as ob
 
-Q = ob.quadratic
+from optbook.ill_conditioning import quadratic as Q
 
 
 def test_hessian_has_the_requested_spectrum_and_rotation():

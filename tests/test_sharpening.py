@@ -6,7 +6,7 @@ import torch
 
 import optbook as ob
 
-S = ob.sharpening
+from optbook.ill_conditioning import sharpening as S
 
 
 @pytest.fixture

@@ -71,7 +71,6 @@ from .figures import BlitPlot, glue, interactive_figure, report_figure, use_book
 
 # Chapter modules (each chapter's issue adds its line here):
 from .monitor import MonitorRecord, TrainingMonitor
-from . import quadratic, sharpening  # 8.2.1 (names used as ob.quadratic.*, ob.sharpening.*)
 from . import landscape  # 8.2.3 Figure 8.2 and flat regions (ob.landscape.*; the four below also as ob.*)
 from .landscape import interpolate, loss_plane, random_directions, trajectory_plane
 from . import bad_minima, restarts, symmetry  # 8.2.2 local minima (ob.symmetry.*, ob.bad_minima.*, ob.restarts.*)

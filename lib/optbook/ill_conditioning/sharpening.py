@@ -19,13 +19,13 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, grad, grad_and_value, jvp, vmap
 
-from ._validate import check_positive, check_positive_int, check_tensor
-from .data import Split, digits
-from .models import digits_cnn, mlp
-from .params import functional_loss, get_flat_params, unflatten
-from .training import running_average
-from .spectrum import HessianOperator, lanczos, top_eigenvalue
-from .training import cross_entropy, squared_error
+from .._validate import check_positive, check_positive_int, check_tensor
+from ..data import Split, digits
+from ..models import digits_cnn, mlp
+from ..params import functional_loss, get_flat_params, unflatten
+from ..training import running_average
+from ..spectrum import HessianOperator, lanczos, top_eigenvalue
+from ..losses import cross_entropy, squared_error
 
 Loss = Callable[[Tensor, Tensor], Tensor]
 

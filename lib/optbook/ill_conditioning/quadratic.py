@@ -16,7 +16,7 @@ import math
 import torch
 from torch import Tensor
 
-from ._validate import check_positive, check_positive_int, check_tensor
+from .._validate import check_positive, check_positive_int, check_tensor
 
 METHODS = ("gd", "momentum", "newton")
 
