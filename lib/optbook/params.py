@@ -42,17 +42,102 @@ def _named_trainable(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
 
 
 def num_params(model: nn.Module) -> int:
-    """Number of trainable scalars P in ``model``."""
+    """Number of trainable scalars P in ``model``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network; only parameters with ``requires_grad=True`` count (a shared parameter once).
+
+    Returns
+    -------
+    int
+        P, the length of the flat parameter vector theta.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``torch.nn.Module``.
+    ValueError
+        If ``model`` has no trainable parameters.
+
+    Examples
+    --------
+    A 2-3-1 MLP has 2*3 + 3 parameters in its first layer and 3*1 + 1 in its second:
+
+    >>> import torch
+    >>> import optbook as ob
+    >>> ob.num_params(ob.mlp([2, 3, 1], seed=0, dtype=torch.float64))
+    13
+    """
     return sum(p.numel() for _, p in _named_trainable(model))
 
 
 def get_flat_params(model: nn.Module) -> Tensor:
-    """Copy of the trainable parameters as one detached vector of length P."""
+    """Copy of the trainable parameters as one detached vector of length P.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network; its trainable parameters are concatenated in ``named_parameters`` order.
+
+    Returns
+    -------
+    theta : Tensor, shape (P,)
+        A new tensor (no grad, not sharing memory with the model) in the parameters' dtype.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``torch.nn.Module``.
+    ValueError
+        If ``model`` has no trainable parameters.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import optbook as ob
+    >>> net = ob.mlp([2, 3, 1], seed=0, dtype=torch.float64)
+    >>> theta = ob.get_flat_params(net)
+    >>> theta.shape, theta.dtype, theta.requires_grad
+    (torch.Size([13]), torch.float64, False)
+    >>> torch.equal(theta[:6], net[0].weight.detach().reshape(-1))  # the first layer's weight comes first
+    True
+    """
     return torch.cat([p.detach().reshape(-1) for _, p in _named_trainable(model)]).clone()
 
 
 def set_flat_params(model: nn.Module, theta: Tensor) -> None:
-    """Write the flat vector ``theta`` into the model's trainable parameters, in place."""
+    """Write the flat vector ``theta`` into the model's trainable parameters, in place.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network to overwrite (the one function of `optbook.params` that writes a model).
+    theta : Tensor, shape (P,)
+        Finite values, laid out as `get_flat_params` returns them.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``torch.nn.Module`` or ``theta`` is not a tensor.
+    ValueError
+        If the model has no trainable parameters, or ``theta`` is not 1-D, empty, non-finite or
+        not of length P.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import optbook as ob
+    >>> net = ob.mlp([2, 3, 1], seed=0, dtype=torch.float64)
+    >>> ob.set_flat_params(net, torch.arange(13, dtype=torch.float64))
+    >>> ob.get_flat_params(net)[-1].item()  # the last bias
+    12.0
+    """
     named = _named_trainable(model)
     check_vector("theta", theta, size=sum(p.numel() for _, p in named))
     with torch.no_grad():
@@ -68,6 +153,39 @@ def temporary_params(model: nn.Module, theta: Tensor) -> Iterator[nn.Module]:
     exit (also on an error); the original tensors are never written, so a graph built from them
     before the block can still be backpropagated, and an optimizer holding them is unaffected.
     Shared (tied) parameters stay shared.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network to evaluate.
+    theta : Tensor, shape (P,)
+        Finite floating-point values for the trainable parameters (cast to their dtype).
+
+    Yields
+    ------
+    torch.nn.Module
+        ``model`` itself, holding ``theta`` until the block ends.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``torch.nn.Module`` or ``theta`` is not a floating-point tensor.
+    ValueError
+        If the model has no trainable parameters, or ``theta`` is not 1-D, non-finite or not of
+        length P.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import optbook as ob
+    >>> net = ob.mlp([2, 3, 1], seed=0, dtype=torch.float64)
+    >>> before = ob.get_flat_params(net)
+    >>> x = torch.ones(4, 2, dtype=torch.float64)
+    >>> with ob.temporary_params(net, torch.zeros(13, dtype=torch.float64)) as zeroed:
+    ...     print(float(zeroed(x).detach().abs().sum()))  # all weights and biases zero: the output is 0
+    0.0
+    >>> torch.equal(ob.get_flat_params(net), before)
+    True
     """
     named = _named_trainable(model)
     check_float_tensor("theta", theta, ndim=1)
@@ -86,7 +204,35 @@ def temporary_params(model: nn.Module, theta: Tensor) -> Iterator[nn.Module]:
 
 
 def unflatten(model: nn.Module, theta: Tensor) -> dict[str, Tensor]:
-    """Split a flat vector (or a leading batch of them) into the model's named parameter shapes."""
+    """Split a flat vector (or a leading batch of them) into the model's named parameter shapes.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network whose trainable parameters give the names and shapes.
+    theta : Tensor, shape (P,) or (..., P)
+        One flat parameter vector, or a batch of them along leading dimensions.
+
+    Returns
+    -------
+    dict of str to Tensor
+        For each trainable parameter name, a view of ``theta`` of shape ``(..., *param.shape)``.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``torch.nn.Module``.
+    ValueError
+        If the model has no trainable parameters.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import optbook as ob
+    >>> net = ob.mlp([2, 3, 1], seed=0, dtype=torch.float64)
+    >>> {name: tuple(piece.shape) for name, piece in ob.unflatten(net, torch.zeros(5, 13)).items()}
+    {'0.weight': (5, 3, 2), '0.bias': (5, 3), '2.weight': (5, 1, 3), '2.bias': (5, 1)}
+    """
     named = _named_trainable(model)
     sizes = [p.numel() for _, p in named]
     pieces = theta.split(sizes, dim=-1)
@@ -121,7 +267,55 @@ class FunctionalLoss:
     Works under ``torch.func.vmap``/``grad``/``hessian``. The model is copied when this object is
     made (see the module docstring for train-mode BatchNorm and Dropout); frozen parameters and
     buffers are those of that moment. It keeps the copy, the loss and the data, so that tools such
-    as `optbook.landscape.loss_plane` can exploit the network's structure.
+    as `optbook.landscape.loss_plane` can exploit the network's structure. Usually made by
+    `functional_loss`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network; it is copied, never written.
+    loss_fn : callable
+        ``loss_fn(outputs, targets) -> Tensor, shape ()``, e.g. `optbook.cross_entropy`.
+    inputs : Tensor, shape (N, ...)
+        Floating-point inputs, one example per row.
+    targets : Tensor, shape (N, ...)
+        Targets, one per row of ``inputs``.
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        The private copy that is evaluated.
+    loss_fn, inputs, targets
+        As given.
+    size : int
+        P, the number of trainable parameters (the length of theta).
+    dtype : torch.dtype
+        The dtype of the model's first trainable parameter.
+    frozen : dict of str to Tensor
+        The copy's frozen parameters and buffers, passed unchanged to every evaluation.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a module, ``loss_fn`` is not callable, ``inputs`` is not a
+        floating-point tensor or ``targets`` is not a tensor; at call time, if theta is not a
+        floating-point tensor; if ``model`` cannot be copied.
+    ValueError
+        If the model has no trainable parameters or a stochastic module (Dropout, RReLU) in train
+        mode, ``inputs`` and ``targets`` differ in rows or are empty or non-finite; at call time, if
+        theta's last dimension is not P or ``loss_fn`` does not return a scalar.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import optbook as ob
+    >>> net = ob.mlp([2, 3, 1], seed=0, dtype=torch.float64)
+    >>> x, y = ob.xor()
+    >>> J = ob.params.FunctionalLoss(net, ob.squared_error, x, y[:, None])
+    >>> J.size, J.dtype
+    (13, torch.float64)
+    >>> bool(torch.isclose(J(ob.get_flat_params(net)), ob.squared_error(net(x), y[:, None])))
+    True
     """
 
     def __init__(self, model: nn.Module, loss_fn: Callable[[Tensor, Tensor], Tensor], inputs: Tensor,
@@ -151,7 +345,28 @@ class FunctionalLoss:
         self.frozen.update(dict(self.model.named_buffers(remove_duplicate=False)))
 
     def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
-        """The pieces of ``theta`` (or of a leading batch of them) under every name they go by."""
+        """The pieces of ``theta`` (or of a leading batch of them) under every name they go by.
+
+        Parameters
+        ----------
+        theta : Tensor, shape (P,) or (..., P)
+            One flat parameter vector, or a batch of them along leading dimensions.
+
+        Returns
+        -------
+        dict of str to Tensor
+            Each trainable parameter's piece, shape ``(..., *param.shape)``, under each of its
+            names (a tied weight appears under every name it has).
+
+        Examples
+        --------
+        >>> import torch
+        >>> import optbook as ob
+        >>> x, y = ob.xor()
+        >>> J = ob.functional_loss(ob.mlp([2, 3, 1], dtype=torch.float64), ob.squared_error, x, y[:, None])
+        >>> tuple(J.unflatten(torch.zeros(13, dtype=torch.float64))["0.weight"].shape)
+        (3, 2)
+        """
         batch = theta.shape[:-1]
         params = {}
         for (names, shape), piece in zip(self._layout, theta.split(self._sizes, dim=-1)):
@@ -181,12 +396,89 @@ def functional_loss(
     inputs: Tensor,
     targets: Tensor,
 ) -> FunctionalLoss:
-    """Return ``J(theta) = loss_fn(model_theta(inputs), targets)``, a pure function of theta."""
+    """Return ``J(theta) = loss_fn(model_theta(inputs), targets)``, a pure function of theta.
+
+    The cost that the rest of the library differentiates (`optbook.gradient`, `optbook.hvp`,
+    `optbook.hessian_extremes`); see `FunctionalLoss` and the module docstring for what is copied.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network; a private copy is evaluated, the model itself is never written.
+    loss_fn : callable
+        ``loss_fn(outputs, targets) -> Tensor, shape ()``, e.g. `optbook.cross_entropy` or
+        `optbook.squared_error`.
+    inputs : Tensor, shape (N, ...)
+        Floating-point inputs, one example per row.
+    targets : Tensor, shape (N, ...)
+        Targets, one per row of ``inputs``.
+
+    Returns
+    -------
+    FunctionalLoss
+        A callable ``theta -> Tensor, shape ()`` for theta of shape (P,), that ``torch.func`` can
+        transform.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As `FunctionalLoss` (non-module model, uncallable loss, mismatched rows, Dropout in train
+        mode, ...).
+
+    Examples
+    --------
+    With every parameter zero the 2-3-1 net outputs 0, so the squared error on XOR is half the
+    mean of the squared labels, 0.5 * 2/4:
+
+    >>> import torch
+    >>> import optbook as ob
+    >>> x, y = ob.xor()
+    >>> J = ob.functional_loss(ob.mlp([2, 3, 1], seed=0, dtype=torch.float64), ob.squared_error, x, y[:, None])
+    >>> J(torch.zeros(13, dtype=torch.float64)).item()
+    0.25
+    """
     return FunctionalLoss(model, loss_fn, inputs, targets)
 
 
 def batched_loss(loss: LossFn, thetas: Tensor, chunk_size: int | None = None) -> Tensor:
-    """Evaluate ``loss`` at each row of ``thetas`` [B, P] in one vectorized call (no grad)."""
+    """Evaluate ``loss`` at each row of ``thetas`` [B, P] in one vectorized call (no grad).
+
+    Parameters
+    ----------
+    loss : callable
+        A cost ``theta -> Tensor, shape ()`` that ``torch.func.vmap`` can batch (e.g. from
+        `functional_loss`).
+    thetas : Tensor, shape (B, P)
+        One parameter vector per row.
+    chunk_size : int or None, optional
+        Rows per vectorized chunk (bounds memory); None evaluates all rows at once.
+
+    Returns
+    -------
+    Tensor, shape (B,)
+        ``loss(thetas[b])`` for each row b.
+
+    Raises
+    ------
+    TypeError
+        If ``thetas`` is not a tensor.
+    ValueError
+        If ``thetas`` is not 2-D, empty or non-finite.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import optbook as ob
+    >>> x, y = ob.xor()
+    >>> net = ob.mlp([2, 3, 1], seed=0, dtype=torch.float64)
+    >>> J = ob.functional_loss(net, ob.squared_error, x, y[:, None])
+    >>> thetas = torch.stack([ob.get_flat_params(net), torch.zeros(13, dtype=torch.float64)])
+    >>> values = ob.batched_loss(J, thetas)
+    >>> values.shape, values[1].item()
+    (torch.Size([2]), 0.25)
+    >>> bool(torch.isclose(values[0], J(thetas[0])))
+    True
+    """
     check_tensor("thetas", thetas, ndim=2)
     with torch.no_grad():
         return torch.func.vmap(loss, chunk_size=chunk_size)(thetas)
