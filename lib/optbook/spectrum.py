@@ -23,7 +23,29 @@ MatVec = Callable[[Tensor], Tensor]
 
 @dataclass(frozen=True)
 class Spectrum:
-    """Extreme eigenvalues (ascending) with their eigenvectors and what they cost."""
+    """Extreme eigenvalues (ascending) with their eigenvectors and what they cost.
+
+    Returned by `lanczos`, `hessian_extremes`.
+
+    Attributes
+    ----------
+    eigenvalues : Tensor, shape (m,)
+        The wanted Ritz values, ascending, float64 (m = k for one end, up to 2k for both).
+    eigenvectors : Tensor, shape (m, P)
+        Unit Ritz vectors, row i for ``eigenvalues[i]``.
+    n_matvec : int
+        Operator products taken (the Lanczos iterations).
+    converged : bool
+        Whether every wanted Ritz pair met the tolerance (or the Krylov space was exhausted).
+
+    Examples
+    --------
+    >>> import torch
+    >>> import optbook as ob
+    >>> s = ob.Spectrum(torch.tensor([-1.0, 3.0]), torch.eye(2), n_matvec=2, converged=True)
+    >>> s.smallest, s.largest
+    (-1.0, 3.0)
+    """
 
     eigenvalues: Tensor
     eigenvectors: Tensor
@@ -32,10 +54,28 @@ class Spectrum:
 
     @property
     def largest(self) -> float:
+        """The largest eigenvalue found, ``eigenvalues[-1]``, as a float.
+
+        Examples
+        --------
+        >>> import torch
+        >>> import optbook as ob
+        >>> ob.Spectrum(torch.tensor([-1.0, 3.0]), torch.eye(2), n_matvec=2, converged=True).largest
+        3.0
+        """
         return float(self.eigenvalues[-1])
 
     @property
     def smallest(self) -> float:
+        """The smallest (most negative) eigenvalue found, ``eigenvalues[0]``, as a float.
+
+        Examples
+        --------
+        >>> import torch
+        >>> import optbook as ob
+        >>> ob.Spectrum(torch.tensor([-1.0, 3.0]), torch.eye(2), n_matvec=2, converged=True).smallest
+        -1.0
+        """
         return float(self.eigenvalues[0])
 
 
@@ -52,6 +92,61 @@ def lanczos(
 
     ``which`` is ``"largest"``, ``"smallest"`` or ``"both"`` (k of each end). Iterates until the
     residual bound |beta_m s_mi| of every wanted Ritz pair is below ``tol * max|theta|``.
+    The Krylov basis is fully re-orthogonalized (twice per step) and kept in float64.
+
+    Parameters
+    ----------
+    matvec : callable
+        ``v -> A v`` for a symmetric A, taking and returning a Tensor of shape (dim,) (float64 in;
+        any float dtype and device out), e.g. a `optbook.HessianOperator`.
+    dim : int
+        The size of A, >= 1.
+    k : int, optional
+        How many eigenvalues at each wanted end (default 1).
+    which : {"largest", "smallest", "both"}, optional
+        Which end(s) of the spectrum (default ``"both"``).
+    max_iter : int, optional
+        Most products to take (capped at ``dim``); default 100.
+    tol : float, optional
+        Relative residual tolerance, > 0; default 1e-7.
+    generator : torch.Generator or None, optional
+        Draws the random start vector (None: torch's global generator).
+
+    Returns
+    -------
+    Spectrum
+        The wanted eigenvalues (ascending), their vectors, the number of products and whether it
+        converged within ``max_iter``.
+
+    Raises
+    ------
+    TypeError
+        If ``matvec`` is not callable, ``generator`` is not a ``torch.Generator``, or ``dim``,
+        ``k``, ``max_iter`` are not integers or ``tol`` not a number.
+    ValueError
+        If ``dim``, ``k``, ``max_iter`` or ``tol`` are not positive, ``which`` is unknown, ``k``
+        exceeds the Krylov dimension ``min(max_iter, dim)``, or ``matvec`` returns non-finite values.
+
+    References
+    ----------
+    .. [1] C. Lanczos, "An iteration method for the solution of the eigenvalue problem of linear
+       differential and integral operators", J. Res. Nat. Bur. Standards, 1950
+       (``lanczos1950iteration``).
+    .. [2] B. A. Pearlmutter, "Fast exact multiplication by the Hessian", Neural Computation,
+       1994 (``pearlmutter1994fast``).
+
+    Examples
+    --------
+    Both ends of a diagonal operator with eigenvalues evenly spread over [-1, 10]:
+
+    >>> import torch
+    >>> import optbook as ob
+    >>> d = torch.linspace(-1.0, 10.0, 200, dtype=torch.float64)
+    >>> s = ob.lanczos(lambda v: d * v, 200, k=2, generator=torch.Generator().manual_seed(0))
+    >>> [round(x, 6) for x in s.eigenvalues.tolist()] == [round(x, 6) for x in d[[0, 1, -2, -1]].tolist()]
+    True
+    >>> s.converged, s.eigenvectors.shape
+    (True, torch.Size([4, 200]))
     """
     check_callable("matvec", matvec)
     check_positive_int("dim", dim)
@@ -112,7 +207,57 @@ def _wanted(n: int, k: int, which: str) -> list[int]:
 def hessian_extremes(
     loss: LossFn, theta: Tensor, k: int = 1, max_iter: int = 100, tol: float = 1e-7, seed: int = 0
 ) -> Spectrum:
-    """The k largest and k smallest Hessian eigenvalues at ``theta`` by Lanczos on exact HVPs."""
+    """The k largest and k smallest Hessian eigenvalues at ``theta`` by Lanczos on exact HVPs.
+
+    Parameters
+    ----------
+    loss : callable
+        The cost ``theta -> Tensor, shape ()``, e.g. from `optbook.functional_loss`.
+    theta : Tensor, shape (P,)
+        The point: a finite floating-point vector.
+    k : int, optional
+        How many eigenvalues at each end (default 1).
+    max_iter : int, optional
+        Most Hessian-vector products (default 100).
+    tol : float, optional
+        Relative residual tolerance of `lanczos` (default 1e-7).
+    seed : int, optional
+        Seeds the random start vector (default 0).
+
+    Returns
+    -------
+    Spectrum
+        Up to 2k eigenvalues (ascending) with vectors; ``n_matvec`` is the number of HVPs.
+
+    Raises
+    ------
+    TypeError
+        If ``loss`` is not callable, ``theta`` is not a floating-point tensor, or ``k``,
+        ``max_iter``, ``seed`` are not integers or ``tol`` not a number.
+    ValueError
+        If an argument is out of range, ``theta`` is not a finite vector of the right length, or
+        ``loss`` is not a finite scalar at ``theta``.
+
+    References
+    ----------
+    .. [1] C. Lanczos, "An iteration method for the solution of the eigenvalue problem of linear
+       differential and integral operators", J. Res. Nat. Bur. Standards, 1950
+       (``lanczos1950iteration``).
+    .. [2] B. A. Pearlmutter, "Fast exact multiplication by the Hessian", Neural Computation,
+       1994 (``pearlmutter1994fast``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> import optbook as ob
+    >>> x, y = ob.xor()
+    >>> net = ob.mlp([2, 3, 1], seed=0, dtype=torch.float64)
+    >>> J = ob.functional_loss(net, ob.squared_error, x, y[:, None])
+    >>> theta = ob.get_flat_params(net)
+    >>> ends = ob.hessian_extremes(J, theta).eigenvalues
+    >>> torch.allclose(ends, ob.hessian_eigenvalues(J, theta)[[0, -1]], atol=1e-6)
+    True
+    """
     check_positive_int("k", k)
     check_positive_int("max_iter", max_iter)
     check_positive("tol", tol)
@@ -123,7 +268,48 @@ def hessian_extremes(
 
 
 def top_eigenvalue(loss: LossFn, theta: Tensor, max_iter: int = 100, tol: float = 1e-6, seed: int = 0) -> float:
-    """The sharpness lambda_max(H) at ``theta`` (Lanczos)."""
+    """The sharpness lambda_max(H) at ``theta`` (Lanczos).
+
+    Parameters
+    ----------
+    loss : callable
+        The cost ``theta -> Tensor, shape ()``, e.g. from `optbook.functional_loss`.
+    theta : Tensor, shape (P,)
+        The point: a finite floating-point vector.
+    max_iter : int, optional
+        Most Hessian-vector products (default 100).
+    tol : float, optional
+        Relative residual tolerance of `lanczos` (default 1e-6).
+    seed : int, optional
+        Seeds the random start vector (default 0).
+
+    Returns
+    -------
+    float
+        The largest eigenvalue of the Hessian at ``theta``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As `hessian_extremes`.
+
+    References
+    ----------
+    .. [1] C. Lanczos, "An iteration method for the solution of the eigenvalue problem of linear
+       differential and integral operators", J. Res. Nat. Bur. Standards, 1950
+       (``lanczos1950iteration``).
+    .. [2] B. A. Pearlmutter, "Fast exact multiplication by the Hessian", Neural Computation,
+       1994 (``pearlmutter1994fast``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> import optbook as ob
+    >>> d = torch.tensor([-1.0, 0.5, 2.0, 3.0], dtype=torch.float64)
+    >>> J = lambda x: 0.5 * (x * x * d).sum()  # Hessian diag(d): a saddle of index 1
+    >>> round(ob.top_eigenvalue(J, torch.ones(4, dtype=torch.float64)), 6)
+    3.0
+    """
     check_positive_int("max_iter", max_iter)
     check_positive("tol", tol)
     check_seed("seed", seed)
@@ -133,7 +319,34 @@ def top_eigenvalue(loss: LossFn, theta: Tensor, max_iter: int = 100, tol: float 
 
 
 def hessian_eigenvalues(loss: LossFn, theta: Tensor) -> Tensor:
-    """All eigenvalues (ascending, float64) of the dense Hessian: for small models only."""
+    """All eigenvalues (ascending, float64) of the dense Hessian: for small models only.
+
+    Parameters
+    ----------
+    loss : callable
+        The cost ``theta -> Tensor, shape ()``, e.g. from `optbook.functional_loss`.
+    theta : Tensor, shape (P,)
+        The point: a finite floating-point vector.
+
+    Returns
+    -------
+    Tensor, shape (P,)
+        The eigenvalues of the symmetrized Hessian, ascending, float64.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As `optbook.hessian`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import optbook as ob
+    >>> d = torch.tensor([-1.0, 0.5, 2.0, 3.0], dtype=torch.float64)
+    >>> J = lambda x: 0.5 * (x * x * d).sum()  # Hessian diag(d): a saddle of index 1
+    >>> ob.hessian_eigenvalues(J, torch.ones(4, dtype=torch.float64)).tolist()
+    [-1.0, 0.5, 2.0, 3.0]
+    """
     h = hessian(loss, theta).to(torch.float64)
     return torch.linalg.eigvalsh(0.5 * (h + h.T))
 
@@ -141,7 +354,57 @@ def hessian_eigenvalues(loss: LossFn, theta: Tensor) -> Tensor:
 def hutchinson_trace(
     loss: LossFn, theta: Tensor, n_samples: int = 100, seed: int = 0
 ) -> tuple[float, float]:
-    """Hutchinson's estimate of tr(H) with Rademacher probes: (mean, standard error)."""
+    """Hutchinson's estimate of tr(H) with Rademacher probes: (mean, standard error).
+
+    Each probe z has independent entries +-1, so E[z^T H z] = tr(H); one probe costs one
+    Hessian-vector product.
+
+    Parameters
+    ----------
+    loss : callable
+        The cost ``theta -> Tensor, shape ()``, e.g. from `optbook.functional_loss`.
+    theta : Tensor, shape (P,)
+        The point: a finite floating-point vector.
+    n_samples : int, optional
+        Number of probes, >= 2 (default 100).
+    seed : int, optional
+        Seeds the probes (default 0).
+
+    Returns
+    -------
+    mean : float
+        The estimate of tr(H).
+    stderr : float
+        Its standard error, std(z^T H z) / sqrt(n_samples).
+
+    Raises
+    ------
+    TypeError
+        If ``n_samples`` or ``seed`` is not an integer, or ``loss``/``theta`` are invalid.
+    ValueError
+        If ``n_samples`` < 2, ``seed`` < 0, or ``theta``/``loss`` fail their checks.
+
+    References
+    ----------
+    .. [1] M. F. Hutchinson, "A stochastic estimator of the trace of the influence matrix for
+       Laplacian smoothing splines", Comm. Statist. Simulation Comput., 1989
+       (``hutchinson1989stochastic``).
+    .. [2] Z. Yao et al., "PyHessian: neural networks through the lens of the Hessian", 2020
+       (``yao2020pyhessian``).
+
+    Examples
+    --------
+    For a diagonal Hessian every probe gives z^T H z = tr(H) exactly (z_i^2 = 1), so the
+    standard error is 0:
+
+    >>> import torch
+    >>> import optbook as ob
+    >>> d = torch.tensor([-1.0, 0.5, 2.0, 3.0], dtype=torch.float64)
+    >>> J = lambda x: 0.5 * (x * x * d).sum()  # Hessian diag(d): a saddle of index 1
+    >>> mean, stderr = ob.hutchinson_trace(J, torch.ones(4, dtype=torch.float64), n_samples=10)
+    >>> round(mean, 6), round(stderr, 6)
+    (4.5, 0.0)
+    """
     check_positive_int("n_samples", n_samples, minimum=2)
     check_seed("seed", seed)
     op = HessianOperator(loss, theta)
@@ -157,9 +420,38 @@ def hutchinson_trace(
 def morse_index(eigenvalues: Tensor, tol: float = 1e-8) -> int:
     """The index: how many eigenvalues lie below ``-tol * max|lambda|`` (0 at a minimum, P at a maximum).
 
+    Parameters
+    ----------
+    eigenvalues : Tensor, shape (P,)
+        Finite Hessian eigenvalues (any order), e.g. from `hessian_eigenvalues`.
+    tol : float, optional
+        Relative threshold in [0, 1): eigenvalues within ``tol * max|lambda|`` of zero count as
+        flat, not negative (default 1e-8).
+
+    Returns
+    -------
+    int
+        The number of clearly negative eigenvalues: the Morse index of the critical point.
+
+    Raises
+    ------
+    TypeError
+        If ``eigenvalues`` is not a tensor.
+    ValueError
+        If ``eigenvalues`` is not 1-D, empty or non-finite, or ``tol`` is not in [0, 1).
+
+    References
+    ----------
+    .. [1] Y. Dauphin et al., "Identifying and attacking the saddle point problem in
+       high-dimensional non-convex optimization", NeurIPS 2014 (``dauphin2014identifying``).
+
     Examples
     --------
     >>> morse_index(torch.tensor([-2.0, -1e-12, 1.0, 3.0]))
+    1
+    >>> import optbook as ob
+    >>> d = torch.tensor([-1.0, 0.5, 2.0, 3.0], dtype=torch.float64)
+    >>> ob.morse_index(ob.hessian_eigenvalues(lambda x: 0.5 * (x * x * d).sum(), torch.zeros(4, dtype=torch.float64)))
     1
     """
     check_tensor("eigenvalues", eigenvalues, ndim=1)
@@ -172,9 +464,35 @@ def morse_index(eigenvalues: Tensor, tol: float = 1e-8) -> int:
 def index_fraction(eigenvalues: Tensor, tol: float = 1e-8) -> float:
     """The index fraction alpha: the index divided by the number of eigenvalues (0 at a minimum, 1 at a maximum).
 
+    Parameters
+    ----------
+    eigenvalues : Tensor, shape (P,)
+        Finite Hessian eigenvalues (any order).
+    tol : float, optional
+        Relative threshold in [0, 1), as in `morse_index` (default 1e-8).
+
+    Returns
+    -------
+    float
+        ``morse_index(eigenvalues, tol) / P``, in [0, 1].
+
+    Raises
+    ------
+    TypeError, ValueError
+        As `morse_index`.
+
+    References
+    ----------
+    .. [1] Y. Dauphin et al., "Identifying and attacking the saddle point problem in
+       high-dimensional non-convex optimization", NeurIPS 2014 (``dauphin2014identifying``).
+    .. [2] A. J. Bray and D. S. Dean, "Statistics of critical points of Gaussian fields on
+       large-dimensional spaces", Phys. Rev. Lett., 2007 (``bray2007statistics``).
+
     Examples
     --------
     >>> index_fraction(torch.tensor([-2.0, -1.0, 1.0, 3.0]))
     0.5
+    >>> index_fraction(torch.tensor([1.0, 2.0])), index_fraction(torch.tensor([-1.0, -2.0]))
+    (0.0, 1.0)
     """
     return morse_index(eigenvalues, tol) / eigenvalues.numel()
