@@ -32,7 +32,29 @@ from .spectrum import top_eigenvalue
 
 @dataclass
 class History:
-    """Everything `train` recorded; ``model`` is the trained copy."""
+    """Everything `train` recorded; ``model`` is the trained copy.
+
+    Attributes
+    ----------
+    step_loss, step_grad_norm : list of float
+        The minibatch loss and gradient norm at every step (before the update).
+    epoch_train_loss, epoch_train_error, epoch_val_loss, epoch_val_error : list of float
+        Full-set loss and classification error, before training and after each epoch
+        (epochs + 1 entries unless training diverged).
+    monitor : dict of str to list of float
+        ``"step"``, ``"gTg"``, ``"gTHg"``, ``"ratio"`` (and ``"sharpness"``) every
+        ``monitor_every`` steps.
+    model : torch.nn.Module or None
+        The trained copy.
+
+    Examples
+    --------
+    >>> from optbook.training import History
+    >>> history = History()
+    >>> history.record("gTg", 2)
+    >>> history.monitor
+    {'gTg': [2.0]}
+    """
 
     step_loss: list[float] = field(default_factory=list)
     step_grad_norm: list[float] = field(default_factory=list)
@@ -44,6 +66,25 @@ class History:
     model: nn.Module | None = None
 
     def record(self, key: str, value: float) -> None:
+        """Append ``float(value)`` to the monitor series ``key`` (created when new).
+
+        Parameters
+        ----------
+        key : str
+            The series' name.
+        value : float
+            The value (anything ``float`` accepts, e.g. a 0-d tensor).
+
+        Examples
+        --------
+        >>> import torch
+        >>> from optbook.training import History
+        >>> history = History()
+        >>> for value in (1, torch.tensor(0.5)):
+        ...     history.record("ratio", value)
+        >>> history.monitor["ratio"]
+        [1.0, 0.5]
+        """
         self.monitor.setdefault(key, []).append(float(value))
 
 
@@ -108,6 +149,66 @@ def train(
 
     ``batch_size=None`` means full-batch gradient descent (one step per epoch). With
     ``monitor_every=k > 0`` the full-batch curvature monitors are recorded every k steps.
+    A step whose loss is not finite ends training (the history up to it is kept).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The initial network; copied, never written.
+    loss_fn : callable
+        ``loss_fn(outputs, targets) -> Tensor, shape ()``, e.g. `optbook.cross_entropy`.
+    data : Split
+        Training and validation data.
+    lr : float
+        Step size (learning rate), > 0.
+    epochs : int
+        Passes over the training set, >= 1.
+    batch_size : int or None, optional
+        Minibatch size; None (default) for full-batch gradient descent.
+    optimizer : {"sgd", "adam"}, optional
+        Default ``"sgd"``.
+    momentum : float, optional
+        SGD momentum in [0, 1) (default 0).
+    seed : int, optional
+        Seeds the minibatch order (default 0).
+    monitor_every : int, optional
+        Record g^T g, g^T H g and the ratio (eps/2) g^T H g / g^T g of eq. 8.10 every this many
+        steps; 0 (default) for never.
+    sharpness : bool, optional
+        Also record lambda_max(H) by Lanczos at those steps (default False).
+    progress : bool or None, optional
+        Show a progress bar; None (default) shows one inside Jupyter.
+
+    Returns
+    -------
+    History
+        The recorded series, and the trained copy as ``history.model``.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a module, ``data`` not a `Split`, or a numeric argument has the wrong
+        type.
+    ValueError
+        If ``lr`` <= 0, ``epochs`` < 1, ``batch_size`` < 1, ``monitor_every`` < 0, ``seed`` < 0,
+        ``momentum`` outside [0, 1), or ``optimizer`` unknown.
+
+    References
+    ----------
+    .. [1] I. Goodfellow, Y. Bengio and A. Courville, *Deep Learning*, MIT Press, 2016, sec. 8.2.1,
+       eq. 8.10 (``goodfellow2016deep``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> import optbook as ob
+    >>> split = ob.blobs(n=60, n_classes=3, seed=0, dtype=torch.float64)
+    >>> net = ob.mlp([2, 8, 3], seed=0, dtype=torch.float64)
+    >>> history = ob.train(net, ob.cross_entropy, split, lr=0.5, epochs=5, monitor_every=2, progress=False)
+    >>> len(history.step_loss), len(history.epoch_train_loss), history.monitor["step"]
+    (5, 6, [0.0, 2.0, 4.0])
+    >>> history.epoch_train_loss[-1] < history.epoch_train_loss[0], history.model is not net
+    (True, True)
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -158,7 +259,30 @@ def train(
 
 @dataclass(frozen=True)
 class ManyRuns:
-    """Losses and gradient norms of R runs over T recorded steps, and their final parameters."""
+    """Losses and gradient norms of R runs over T recorded steps, and their final parameters.
+
+    Returned by `gradient_descent_many`.
+
+    Attributes
+    ----------
+    steps : Tensor, shape (T,)
+        The recorded step numbers (0 is the start).
+    loss : Tensor, shape (T, R)
+        The cost of each run at each recorded step.
+    grad_norm : Tensor, shape (T, R)
+        The gradient norm of each run at each recorded step.
+    final_params : Tensor, shape (R, P)
+        Each run's parameters after the last step.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import optbook as ob
+    >>> runs = ob.gradient_descent_many(lambda t: 0.5 * (t * t).sum(), torch.ones(2, 3, dtype=torch.float64),
+    ...                                 lr=0.5, steps=4, record_every=2)
+    >>> runs.steps.tolist(), runs.loss[:, 0].tolist()
+    ([0, 2, 4], [1.5, 0.09375, 0.005859375])
+    """
 
     steps: Tensor  # [T]
     loss: Tensor  # [T, R]
@@ -172,6 +296,45 @@ def gradient_descent_many(
     """Full-batch gradient descent from each row of ``thetas`` [R, P], all runs in one batched pass.
 
     Runs that diverge keep non-finite values from then on (they are not stopped or hidden).
+
+    Parameters
+    ----------
+    loss : callable
+        The cost ``theta -> Tensor, shape ()``; a plain MLP from `optbook.functional_loss` is
+        evaluated by `optbook.batched.batched_loss` as batched matrix products.
+    thetas : Tensor, shape (R, P)
+        The starting points, one run per row (finite, floating-point).
+    lr : float
+        Step size, > 0.
+    steps : int
+        Gradient steps, >= 1.
+    record_every : int, optional
+        Record loss and gradient norm every this many steps (and at the last); default 1.
+
+    Returns
+    -------
+    ManyRuns
+        Series of shape (T, R) and the final parameters, shape (R, P).
+
+    Raises
+    ------
+    TypeError
+        If ``thetas`` is not a floating-point tensor or a numeric argument has the wrong type.
+    ValueError
+        If ``thetas`` is not 2-D, empty or non-finite, ``lr`` <= 0, or ``steps`` or
+        ``record_every`` < 1.
+
+    Examples
+    --------
+    On the quadratic with Hessian diag(d) every run contracts by (1 - lr d) per step:
+
+    >>> import torch
+    >>> import optbook as ob
+    >>> d = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    >>> thetas = torch.tensor([[1.0, 1.0, 1.0], [2.0, -1.0, 0.5]], dtype=torch.float64)
+    >>> runs = ob.gradient_descent_many(lambda t: 0.5 * (t * t * d).sum(), thetas, lr=0.1, steps=10)
+    >>> runs.loss.shape, torch.allclose(runs.final_params, thetas * (1 - 0.1 * d) ** 10)
+    (torch.Size([11, 2]), True)
     """
     check_float_tensor("thetas", thetas, ndim=2)
     check_positive("lr", lr)
@@ -199,7 +362,35 @@ def gradient_descent_many(
 
 
 def running_average(values: Sequence[float] | np.ndarray, window: int) -> np.ndarray:
-    """Trailing moving average along axis 0 (shorter windows at the start), for [T] or [T, R] input."""
+    """Trailing moving average along axis 0 (shorter windows at the start), for [T] or [T, R] input.
+
+    Parameters
+    ----------
+    values : sequence of float or ndarray, shape (T,) or (T, R)
+        A series, or R series side by side.
+    window : int
+        Points averaged, >= 1; the first ``window - 1`` outputs average all points so far.
+
+    Returns
+    -------
+    ndarray of float, shape of ``values``
+        Entry t is the mean of ``values[max(0, t - window + 1) : t + 1]``.
+
+    Raises
+    ------
+    TypeError
+        If ``window`` is not an integer.
+    ValueError
+        If ``window`` < 1, or ``values`` is empty or not 1-D or 2-D.
+
+    Examples
+    --------
+    >>> import optbook as ob
+    >>> ob.running_average([1.0, 2.0, 3.0, 4.0], window=2).tolist()
+    [1.0, 1.5, 2.5, 3.5]
+    >>> ob.running_average([[1.0, 10.0], [3.0, 30.0]], window=5).tolist()
+    [[1.0, 10.0], [2.0, 20.0]]
+    """
     check_positive_int("window", window)
     x = np.asarray(values, dtype=float)
     if x.ndim not in (1, 2) or x.shape[0] == 0:
