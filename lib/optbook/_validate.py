@@ -10,7 +10,40 @@ from torch import Tensor
 
 
 def check_tensor(name: str, value: object, ndim: int | None = None, finite: bool = True) -> Tensor:
-    """Return ``value`` if it is a tensor of the wanted rank with finite entries, else raise."""
+    """Return ``value`` if it is a tensor of the wanted rank with finite entries, else raise.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+        The argument.
+    ndim : int or None, optional
+        The required number of dimensions (None: any).
+    finite : bool, optional
+        Whether floating-point entries must all be finite (default True).
+
+    Returns
+    -------
+    Tensor
+        ``value``, unchanged.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a ``torch.Tensor``.
+    ValueError
+        If it has the wrong number of dimensions, no entries, or (with ``finite``) a nan or inf.
+
+    Examples
+    --------
+    >>> check_tensor("v", torch.ones(2, 3), ndim=2).shape
+    torch.Size([2, 3])
+    >>> check_tensor("v", torch.tensor([1.0, float("nan")]))
+    Traceback (most recent call last):
+        ...
+    ValueError: v contains non-finite values (nan or inf)
+    """
     if not isinstance(value, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
     if ndim is not None and value.dim() != ndim:
@@ -23,7 +56,38 @@ def check_tensor(name: str, value: object, ndim: int | None = None, finite: bool
 
 
 def check_vector(name: str, value: object, size: int | None = None) -> Tensor:
-    """Return a finite 1-D tensor, optionally of a given length."""
+    """Return a finite 1-D tensor, optionally of a given length.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+        The argument.
+    size : int or None, optional
+        The required length (None: any).
+
+    Returns
+    -------
+    Tensor, shape (size,)
+        ``value``, unchanged.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a tensor.
+    ValueError
+        If it is not 1-D, is empty, has non-finite entries or the wrong length.
+
+    Examples
+    --------
+    >>> check_vector("theta", torch.zeros(13), size=13).shape
+    torch.Size([13])
+    >>> check_vector("theta", torch.zeros(12), size=13)
+    Traceback (most recent call last):
+        ...
+    ValueError: theta must have 13 entries, got 12
+    """
     check_tensor(name, value, ndim=1)
     if size is not None and value.numel() != size:
         raise ValueError(f"{name} must have {size} entries, got {value.numel()}")
@@ -31,7 +95,36 @@ def check_vector(name: str, value: object, size: int | None = None) -> Tensor:
 
 
 def check_positive(name: str, value: object) -> float:
-    """Return ``value`` as a float if it is a finite number > 0."""
+    """Return ``value`` as a float if it is a finite number > 0.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+        The argument.
+
+    Returns
+    -------
+    float
+        ``float(value)``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number (a bool is refused).
+    ValueError
+        If it is not finite or not > 0.
+
+    Examples
+    --------
+    >>> check_positive("lr", 1)
+    1.0
+    >>> check_positive("lr", -0.1)
+    Traceback (most recent call last):
+        ...
+    ValueError: lr must be a finite number > 0, got -0.1
+    """
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     if not math.isfinite(float(value)) or value <= 0:
@@ -40,7 +133,38 @@ def check_positive(name: str, value: object) -> float:
 
 
 def check_positive_int(name: str, value: object, minimum: int = 1) -> int:
-    """Return ``value`` if it is an integer >= ``minimum``."""
+    """Return ``value`` if it is an integer >= ``minimum``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+        The argument.
+    minimum : int, optional
+        The smallest allowed value (default 1).
+
+    Returns
+    -------
+    int
+        ``int(value)``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer (a bool or float is refused).
+    ValueError
+        If it is below ``minimum``.
+
+    Examples
+    --------
+    >>> check_positive_int("n_samples", 2, minimum=2)
+    2
+    >>> check_positive_int("epochs", 2.0)
+    Traceback (most recent call last):
+        ...
+    TypeError: epochs must be an integer, got float
+    """
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     if value < minimum:
@@ -49,7 +173,38 @@ def check_positive_int(name: str, value: object, minimum: int = 1) -> int:
 
 
 def check_fraction(name: str, value: object, open_interval: bool = True) -> float:
-    """Return ``value`` if it lies in (0, 1) (or [0, 1] when ``open_interval`` is False)."""
+    """Return ``value`` if it lies in (0, 1) (or [0, 1] when ``open_interval`` is False).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+        The argument.
+    open_interval : bool, optional
+        Whether 0 and 1 are excluded (default True).
+
+    Returns
+    -------
+    float
+        ``float(value)``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number (a bool is refused).
+    ValueError
+        If it lies outside the interval.
+
+    Examples
+    --------
+    >>> check_fraction("val_fraction", 0.3), check_fraction("p", 1, open_interval=False)
+    (0.3, 1.0)
+    >>> check_fraction("val_fraction", 1)
+    Traceback (most recent call last):
+        ...
+    ValueError: val_fraction must lie in (0, 1), got 1
+    """
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     low_ok = value > 0 if open_interval else value >= 0
@@ -61,7 +216,36 @@ def check_fraction(name: str, value: object, open_interval: bool = True) -> floa
 
 
 def check_seed(name: str, value: object) -> int:
-    """Return ``value`` if it is a non-negative integer seed (not a bool, float or string)."""
+    """Return ``value`` if it is a non-negative integer seed (not a bool, float or string).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+        The argument.
+
+    Returns
+    -------
+    int
+        ``int(value)``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer.
+    ValueError
+        If it is negative.
+
+    Examples
+    --------
+    >>> check_seed("seed", 0)
+    0
+    >>> check_seed("seed", True)
+    Traceback (most recent call last):
+        ...
+    TypeError: seed must be an integer, got bool True
+    """
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     if value < 0:
@@ -70,7 +254,38 @@ def check_seed(name: str, value: object) -> int:
 
 
 def check_float_tensor(name: str, value: object, ndim: int | None = None) -> Tensor:
-    """Return a finite floating-point tensor (integer inputs would silently truncate results)."""
+    """Return a finite floating-point tensor (integer inputs would silently truncate results).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+        The argument.
+    ndim : int or None, optional
+        The required number of dimensions (None: any).
+
+    Returns
+    -------
+    Tensor
+        ``value``, unchanged.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a tensor, or not of a floating-point dtype.
+    ValueError
+        As `check_tensor` (rank, empty, non-finite).
+
+    Examples
+    --------
+    >>> check_float_tensor("theta", torch.zeros(3, dtype=torch.float64), ndim=1).dtype
+    torch.float64
+    >>> check_float_tensor("theta", torch.arange(3))
+    Traceback (most recent call last):
+        ...
+    TypeError: theta must be a floating-point tensor, got torch.int64
+    """
     check_tensor(name, value, ndim=ndim)
     if not value.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got {value.dtype}")
@@ -78,7 +293,34 @@ def check_float_tensor(name: str, value: object, ndim: int | None = None) -> Ten
 
 
 def check_callable(name: str, value: object) -> object:
-    """Return ``value`` if it can be called."""
+    """Return ``value`` if it can be called.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+        The argument.
+
+    Returns
+    -------
+    object
+        ``value``, unchanged.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not callable.
+
+    Examples
+    --------
+    >>> check_callable("loss", abs) is abs
+    True
+    >>> check_callable("loss", 3.0)
+    Traceback (most recent call last):
+        ...
+    TypeError: loss must be callable, got float
+    """
     if not callable(value):
         raise TypeError(f"{name} must be callable, got {type(value).__name__}")
     return value
