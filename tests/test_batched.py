@@ -34,7 +34,7 @@ def test_mlp_losses_and_gradients_match_each_run(loss_name, sizes, activation, b
     for theta, value, grad in zip(thetas.detach(), values, grads):
         assert torch.allclose(value, loss(theta), atol=1e-12)
         assert torch.allclose(grad, ob.gradient(loss, theta), atol=1e-10)
-    assert batched.batched_loss(loss)(thetas.detach()).shape == (5,)
+    assert batched.evaluator(loss)(thetas.detach()).shape == (5,)
 
 
 def test_unknown_losses_and_models_fall_back_to_vmap():
@@ -43,7 +43,7 @@ def test_unknown_losses_and_models_fall_back_to_vmap():
     odd = ob.functional_loss(net, lambda out, y: out.pow(2).mean(), data.x_train, data.y_train)
     assert batched.columnwise_loss(odd.loss_fn, data.y_train) is None
     thetas = ob.get_flat_params(net).repeat(3, 1)
-    assert torch.allclose(batched.batched_loss(odd)(thetas), odd(thetas[0]).expand(3))
+    assert torch.allclose(batched.evaluator(odd)(thetas), odd(thetas[0]).expand(3))
     with pytest.raises(ValueError, match="loss must"):
         batched.mlp_losses(odd, thetas)
     conv = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.LayerNorm(3)).double()

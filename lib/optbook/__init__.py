@@ -38,8 +38,8 @@ from .diagnose import (
     negative_curvature_test,
 )
 from .models import mlp
+from .batched import batched_loss
 from .params import (
-    batched_loss,
     functional_loss,
     get_flat_params,
     num_params,

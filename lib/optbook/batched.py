@@ -17,7 +17,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from ._validate import check_tensor
+from ._validate import check_positive_int, check_tensor
 from .losses import cross_entropy, squared_error
 from .params import LossFn, _named_trainable
 
@@ -230,11 +230,12 @@ def _forward(model: nn.Sequential, column_loss: ColumnLoss, inputs: Tensor, thet
     return column_loss(h)
 
 
-def batched_loss(loss: LossFn) -> Callable[[Tensor], Tensor]:
+def evaluator(loss: LossFn) -> Callable[[Tensor], Tensor]:
     """thetas [R, P] -> losses [R]: `mlp_losses` when it applies, else ``torch.func.vmap(loss)``.
 
-    Unlike `optbook.batched_loss` (`optbook.params.batched_loss`), this returns a function, with
-    gradients, and checks nothing: a diverged (non-finite) run stays non-finite.
+    The one batched evaluator of the library: `batched_loss`, `optbook.gradient_descent_many` and
+    the landscape's planes all go through it. It returns a function, with gradients, and checks
+    nothing: a diverged (non-finite) run stays non-finite.
 
     Parameters
     ----------
@@ -253,10 +254,10 @@ def batched_loss(loss: LossFn) -> Callable[[Tensor], Tensor]:
     >>> x, y = ob.xor()
     >>> J = ob.functional_loss(ob.mlp([2, 3, 1], seed=0, dtype=torch.float64), ob.squared_error, x, y[:, None])
     >>> thetas = torch.randn(4, 13, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    >>> torch.allclose(ob.batched.batched_loss(J)(thetas), torch.func.vmap(J)(thetas))
+    >>> torch.allclose(ob.batched.evaluator(J)(thetas), torch.func.vmap(J)(thetas))
     True
     >>> d = torch.tensor([1.0, 2.0], dtype=torch.float64)
-    >>> ob.batched.batched_loss(lambda t: 0.5 * (t * t * d).sum())(torch.ones(3, 2, dtype=torch.float64)).tolist()
+    >>> ob.batched.evaluator(lambda t: 0.5 * (t * t * d).sum())(torch.ones(3, 2, dtype=torch.float64)).tolist()
     [1.5, 1.5, 1.5]
     """
     model = plain_mlp(loss)
@@ -264,3 +265,52 @@ def batched_loss(loss: LossFn) -> Callable[[Tensor], Tensor]:
     if column_loss is None:
         return torch.func.vmap(loss)
     return lambda thetas: _forward(model, column_loss, loss.inputs, thetas)
+
+
+def batched_loss(loss: LossFn, thetas: Tensor, chunk_size: int | None = None) -> Tensor:
+    """Evaluate ``loss`` at each row of ``thetas`` [B, P] with the batched evaluator (no grad).
+
+    Parameters
+    ----------
+    loss : callable
+        A cost ``theta -> Tensor, shape ()`` that ``torch.func.vmap`` can batch (e.g. from
+        `functional_loss`).
+    thetas : Tensor, shape (B, P)
+        One parameter vector per row.
+    chunk_size : int or None, optional
+        Rows per vectorized chunk (bounds memory); None evaluates all rows at once.
+
+    Returns
+    -------
+    Tensor, shape (B,)
+        ``loss(thetas[b])`` for each row b.
+
+    Raises
+    ------
+    TypeError
+        If ``thetas`` is not a tensor.
+    ValueError
+        If ``thetas`` is not 2-D, empty or non-finite.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import optbook as ob
+    >>> x, y = ob.xor()
+    >>> net = ob.mlp([2, 3, 1], seed=0, dtype=torch.float64)
+    >>> J = ob.functional_loss(net, ob.squared_error, x, y[:, None])
+    >>> thetas = torch.stack([ob.get_flat_params(net), torch.zeros(13, dtype=torch.float64)])
+    >>> values = ob.batched_loss(J, thetas)
+    >>> values.shape, values[1].item()
+    (torch.Size([2]), 0.25)
+    >>> bool(torch.isclose(values[0], J(thetas[0])))
+    True
+    """
+    check_tensor("thetas", thetas, ndim=2)
+    if chunk_size is not None:
+        check_positive_int("chunk_size", chunk_size)
+    evaluate = evaluator(loss)
+    with torch.no_grad():
+        if chunk_size is None:
+            return evaluate(thetas)
+        return torch.cat([evaluate(chunk) for chunk in thetas.split(chunk_size)])

@@ -22,7 +22,8 @@ import torch
 from torch import Tensor, nn
 
 from ._validate import check_positive, check_positive_int, check_tensor, check_vector
-from .params import LossFn, batched_loss
+from .batched import batched_loss
+from .params import LossFn
 
 
 class Maxout(nn.Module):

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from ._validate import check_float_tensor, check_positive, check_positive_int, check_seed, check_tensor
 from .curvature import gradient_curvature
-from .batched import batched_loss
+from .batched import evaluator
 from .data import Split
 from .losses import Loss, classification_error, cross_entropy, log_softmax, squared_error  # noqa: F401 (re-exported until the redesign moves callers)
 from .params import LossFn, functional_loss, get_flat_params
@@ -344,7 +344,7 @@ def gradient_descent_many(
     # backward by ordinary autograd on the summed cost (the runs are independent, so
     # d(sum)/d theta_r is run r's gradient): about 4x faster on CPU than vmap(grad(loss)), which
     # replays the backward pass through the vmap machinery.
-    batched = batched_loss(loss)
+    batched = evaluator(loss)
     theta = thetas.detach().clone()
     recorded, losses, norms = [], [], []
     for t in range(steps + 1):
