@@ -281,17 +281,6 @@ def test_plateau_span():
         fr.plateau_span(torch.zeros(2, 2), 1.0)
 
 
-@pytest.mark.parametrize("block", [1, 17, 1000])
-def test_dense_hessian_spectrum_matches_eigvalsh(small_problem, block):
-    _, net, loss = small_problem
-    theta = ob.get_flat_params(net)
-    exact = torch.linalg.eigvalsh(ob.hessian(loss, theta))
-    spectrum = fr.dense_hessian_spectrum(loss, theta, block=block)
-    assert torch.allclose(spectrum, exact, atol=1e-10)
-    with pytest.raises(ValueError, match="block"):
-        fr.dense_hessian_spectrum(loss, theta, block=0)
-
-
 def test_largest_gap_and_bulk_share():
     eigenvalues = torch.tensor([-0.001, 0.0, 0.001, 0.002, 0.5, 0.6, 3.0, 3.2, 4.0], dtype=torch.float64)
     assert fr.largest_gap(eigenvalues, search=4) == (3, pytest.approx(5.0))

@@ -3,7 +3,7 @@
 `record_path` trains a copy of a model and keeps its parameters along the way; `trajectory_view`
 projects that path onto the plane of the book's Figure 8.2 (`optbook.landscape.trajectory_plane`).
 For the other flat regions: `with_hidden_bias` saturates a layer's units and `plateau_span`
-measures the plateau that follows; `dense_hessian_spectrum`, `largest_gap`, `gap_after`,
+measures the plateau that follows; `largest_gap`, `gap_after`,
 `outlier_separation` and `bulk_share` describe the spectrum at the end of training
 (Sagun et al. 2016, 2017).
 
@@ -23,12 +23,12 @@ import torch
 from torch import Tensor, nn
 
 from .._validate import check_positive, check_positive_int, check_vector
-from ..curvature import HessianOperator
+from ..spectrum import hessian_eigenvalues
 from ..data import Split
 from ..landscape import TrajectoryPlane, auto_chunk_size, loss_plane, trajectory_plane
 from ..losses import cross_entropy, squared_error
 from ..models import mlp
-from ..params import LossFn, functional_loss, get_flat_params
+from ..params import functional_loss, get_flat_params
 
 __all__ = [
     "FLAT_REGIONS",
@@ -38,7 +38,6 @@ __all__ = [
     "SpectrumRun",
     "TrajectoryView",
     "bulk_share",
-    "dense_hessian_spectrum",
     "gap_after",
     "largest_gap",
     "outlier_separation",
@@ -192,21 +191,6 @@ def plateau_span(losses: Tensor, level: float, rel_tol: float = 0.01) -> tuple[i
     return best
 
 
-def dense_hessian_spectrum(loss: LossFn, theta: Tensor, block: int = 128) -> Tensor:
-    """All Hessian eigenvalues (ascending, float64) from P exact HVPs taken ``block`` at a time.
-
-    The gradient graph is built once and differentiated against blocks of unit vectors
-    (batched double backprop, Pearlmutter 1994); for a P ~ 1-3k network on a few thousand
-    examples this is about 3x faster on CPU than ``torch.func.hessian``.
-    """
-
-    check_positive_int("block", block)
-    op = HessianOperator(loss, theta)
-    eye = torch.eye(op.dim, dtype=op.dtype)
-    h = torch.cat([op.matmat(eye[start : start + block]) for start in range(0, op.dim, block)]).to(torch.float64)
-    if not bool(torch.isfinite(h).all()):
-        raise ValueError("the Hessian has non-finite entries at theta")
-    return torch.linalg.eigvalsh(0.5 * (h + h.T))
 
 
 def largest_gap(eigenvalues: Tensor, search: int = 30) -> tuple[int, float]:
@@ -357,5 +341,5 @@ def spectrum_run(data: Split, seed: int, setup: FlatRegionsSetup = FLAT_REGIONS)
     cost = functional_loss(net, squared_error, onehot.x_train, onehot.y_train)
     record = record_path(net, squared_error, onehot, lr=setup.spectrum_lr, steps=setup.spectrum_steps,
                          record_every=setup.spectrum_steps)
-    return SpectrumRun(record, dense_hessian_spectrum(cost, record.start), dense_hessian_spectrum(cost, record.end),
+    return SpectrumRun(record, hessian_eigenvalues(cost, record.start), hessian_eigenvalues(cost, record.end),
                        float(cost(record.end)))
