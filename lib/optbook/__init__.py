@@ -22,6 +22,7 @@ from .curvature import (
     GradientCurvature,
     HessianOperator,
     actual_change,
+    functional_hvp,
     gradient,
     gradient_curvature,
     hessian,

@@ -17,9 +17,10 @@ from typing import Callable
 
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, grad, grad_and_value, jvp, vmap
+from torch.func import functional_call, grad, grad_and_value, vmap
 
 from .._validate import check_positive, check_positive_int, check_tensor
+from ..curvature import functional_hvp
 from ..data import Split, digits
 from ..models import digits_cnn, mlp
 from ..params import functional_loss, get_flat_params, unflatten
@@ -165,7 +166,7 @@ def _monitored_descent(model: nn.Module, loss_fn: Loss, data: Split, thetas: Ten
     loss = functional_loss(model, loss_fn, data.x_train, data.y_train)
     value_and_grad = _over_runs(grad_and_value(loss), vectorize)
     minibatch_value_and_grad = _over_runs(grad_and_value(_data_loss(model, loss_fn)), vectorize, (0, 0, 0))
-    curvature = _over_runs(lambda t, v: jvp(grad(loss), (t,), (v,))[1], vectorize, (0, 0))
+    curvature = _over_runs(functional_hvp(loss), vectorize, (0, 0))
     outputs = _batched_outputs(model, vectorize)
     rng = torch.Generator().manual_seed(seed)
     n, runs = data.x_train.shape[0], thetas.shape[0]
