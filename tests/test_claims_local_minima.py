@@ -139,7 +139,7 @@ def test_gradient_descent_basins_of_the_sigmoid_unit(seed):
     right = -0.3 + 3.3 * torch.rand(30, 1, generator=g, dtype=torch.float64)  # [-0.3, 3]
     claim("starts left of -0.5 end at the bad minimum (w < -2.5)", bm.sigmoid_unit_descent(left, x, y, lr=0.3, steps=3000), "<", -2.5)
     to_good = bm.sigmoid_unit_descent(right, x, y, lr=0.3, steps=3000)
-    claim("starts right of -0.3 end at the global minimum: |w - 0.1755|", (to_good - 0.1755).abs(), "<", 1e-3)
+    claim("starts right of -0.3 end at the global minimum: abs(w - 0.1755)", (to_good - 0.1755).abs(), "<", 1e-3)
     x2, y2 = bm.sigmoid_unit_data(d=2)
     starts = -4.5 + 7 * torch.rand(200, 2, generator=g, dtype=torch.float64)
     ends = bm.sigmoid_unit_descent(starts, x2, y2, lr=0.3, steps=3000)
@@ -183,7 +183,7 @@ def test_table1_against_the_paper(table1):
     for opt in ("gd", "adam"):
         # "for XOR ours and the paper's differ by less than 10 points on average over the widths"
         gap = np.abs(table1["XOR", opt] - paper["XOR", opt]).mean(1)
-        claim(f"XOR {opt}: mean |ours - paper| over h", gap, "<", 0.10)
+        claim(f"XOR {opt}: mean abs(ours - paper) over h", gap, "<", 0.10)
     # "on jellyfish our gradient descent succeeds less often than the paper's, on average over h"
     claim("jellyfish gd: paper - ours, mean over h", (paper["jellyfish", "gd"] - table1["jellyfish", "gd"]).mean(1),
           ">", 0.0, abs=0.03)
@@ -195,7 +195,7 @@ def test_table1_against_the_paper(table1):
     for name in ("XOR", "jellyfish"):
         claim(f"{name} gd: sigmoid - ReLU (ours), mean over h",
               (table1[name, "gd", "sigmoid"] - table1[name, "gd"]).mean(1), ">", 0.0, abs=0.03)
-        claim(f"{name} gd sigmoid: mean |ours - paper| over h",
+        claim(f"{name} gd sigmoid: mean abs(ours - paper) over h",
               np.abs(table1[name, "gd", "sigmoid"] - paper[name, "gd", "sigmoid"]).mean(1), "<", 0.10)
     # "our Adam with sigmoid units solves jellyfish far more often than the paper's"
     claim("jellyfish adam sigmoid: ours - paper, mean over h",
