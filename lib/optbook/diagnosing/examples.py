@@ -51,13 +51,7 @@ def train_digits_mlp(
     ``final_check`` adds the monitor's end-of-training probe and Lanczos (not timed).
     """
 
-    check_positive("lr", lr)
-    check_positive_int("epochs", epochs)
-    check_positive_int("batch_size", batch_size)
-    data = digits()
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 10))
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    data, model, optimizer = _digits_mlp_setup(lr, epochs, batch_size, seed)
     loss_fn = nn.functional.cross_entropy
     n = data.y_train.shape[0]
     rng = torch.Generator().manual_seed(seed)
@@ -92,9 +86,28 @@ def train_digits_mlp(
     monitor_seconds = 0.0 if monitor is None else monitor.seconds
     if monitor is not None and final_check and not diverged:
         monitor.final_check()
-    with torch.no_grad():
-        val_error = float((model(data.x_val).argmax(1) != data.y_val).double().mean())
+    val_error = _validation_error(model, data)
     return ExampleRun(model, None if monitor is None else monitor.record, val_error, seconds, monitor_seconds)
+
+
+def _digits_mlp_setup(lr: float, epochs: int, batch_size: int, seed: int):
+    """Checks `train_digits_mlp`'s arguments; returns the digits, the seeded tanh MLP 64-64-64-10 and its SGD."""
+
+    check_positive("lr", lr)
+    check_positive_int("epochs", epochs)
+    check_positive_int("batch_size", batch_size)
+    data = digits()
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 10))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    return data, model, optimizer
+
+
+def _validation_error(model: nn.Module, data) -> float:
+    """The model's error rate on the digits' validation split."""
+
+    with torch.no_grad():
+        return float((model(data.x_val).argmax(1) != data.y_val).double().mean())
 
 
 class _Quadratic(nn.Module):

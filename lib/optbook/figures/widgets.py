@@ -205,6 +205,33 @@ def _format(value: Any) -> str:
     return str(value)
 
 
+def _render_frames(
+    plot: Plot, names: list[str], grids: list[list], defaults: Mapping[str, Any], dpi: int
+) -> tuple[dict[str, str], list[float]]:
+    """Every combination of the grids drawn as a base64 PNG, keyed "i,j,..." by value index, and each draw's ms."""
+    frames, render_ms = {}, []
+    for combo in itertools.product(*[range(len(g)) for g in grids]):
+        values = {n: grids[i][j] for i, (n, j) in enumerate(zip(names, combo))}
+        values.update({k: v for k, v in defaults.items() if k not in values})
+        started = time.perf_counter()
+        frames[",".join(map(str, combo))] = base64.b64encode(render_png(plot, values, dpi)).decode()
+        render_ms.append(round(1000 * (time.perf_counter() - started), 1))
+    return frames, render_ms
+
+
+def _slider_row(name: str, grid: list, start: int) -> str:
+    """The HTML of one labelled range slider over ``grid``'s indices, set at ``start``, with its value shown."""
+    labels = json.dumps([_format(v) for v in grid])
+    return (
+        f'<label style="display:block;margin:2px 0"><span style="display:inline-block;min-width:9em">'
+        f"{html.escape(name)}</span>"
+        f'<input type="range" min="0" max="{len(grid) - 1}" step="1" value="{start}" '
+        f'aria-label="{html.escape(name)}" aria-valuetext="{html.escape(_format(grid[start]))}" '
+        f"data-labels='{html.escape(labels)}' style=\"width:14em;vertical-align:middle\"> "
+        f'<output style="font-family:monospace">{html.escape(_format(grid[start]))}</output></label>'
+    )
+
+
 def static_html(
     plot: Plot,
     controls: Mapping[str, Sequence],
@@ -220,26 +247,10 @@ def static_html(
         n_frames *= len(grid)
     if n_frames > max_frames:
         raise ValueError(f"{n_frames} static frames exceed max_frames={max_frames}: pass fewer values in static=")
-    frames, render_ms = {}, []
-    for combo in itertools.product(*[range(len(g)) for g in grids]):
-        values = {n: grids[i][j] for i, (n, j) in enumerate(zip(names, combo))}
-        values.update({k: v for k, v in defaults.items() if k not in values})
-        started = time.perf_counter()
-        frames[",".join(map(str, combo))] = base64.b64encode(render_png(plot, values, dpi)).decode()
-        render_ms.append(round(1000 * (time.perf_counter() - started), 1))
+    frames, render_ms = _render_frames(plot, names, grids, defaults, dpi)
     start = [g.index(defaults[n]) if defaults.get(n) in g else len(g) // 2 for n, g in zip(names, grids)]
     uid = "optbook-" + hashlib.sha1("".join(sorted(frames.values())).encode()).hexdigest()[:10]
-    rows = []
-    for i, (name, grid) in enumerate(zip(names, grids)):
-        labels = json.dumps([_format(v) for v in grid])
-        rows.append(
-            f'<label style="display:block;margin:2px 0"><span style="display:inline-block;min-width:9em">'
-            f"{html.escape(name)}</span>"
-            f'<input type="range" min="0" max="{len(grid) - 1}" step="1" value="{start[i]}" '
-            f'aria-label="{html.escape(name)}" aria-valuetext="{html.escape(_format(grid[start[i]]))}" '
-            f"data-labels='{html.escape(labels)}' style=\"width:14em;vertical-align:middle\"> "
-            f'<output style="font-family:monospace">{html.escape(_format(grid[start[i]]))}</output></label>'
-        )
+    rows = [_slider_row(name, grid, start[i]) for i, (name, grid) in enumerate(zip(names, grids))]
     key = ",".join(map(str, start))
     # data-render-ms: what each frame took to draw (plot + PNG), i.e. one live redraw; the
     # benchmarks read it from the built pages.

@@ -519,6 +519,42 @@ def linear_net_init(
     return weights
 
 
+def _per_run_settings(
+    init_scales: Tensor | float, lrs: Tensor | float, n_runs: int | None
+) -> tuple[Tensor, Tensor, int]:
+    """`simulate_linear_net`'s initial scales and step sizes checked and expanded to one per run, and R."""
+    scales = torch.as_tensor(init_scales, dtype=torch.float64).reshape(-1)
+    rates = torch.as_tensor(lrs, dtype=torch.float64).reshape(-1)
+    for name, values in (("init_scales", scales), ("lrs", rates)):
+        if not bool(torch.isfinite(values).all()) or bool((values <= 0).any()):
+            raise ValueError(f"{name} must be finite and > 0")
+    runs = n_runs if n_runs is not None else max(scales.numel(), rates.numel())
+    check_positive_int("n_runs", runs)
+    for name, values in (("init_scales", scales), ("lrs", rates)):
+        if values.numel() not in (1, runs):
+            raise ValueError(f"{name} must be a scalar or have one entry per run ({runs}), got {values.numel()}")
+    return scales.expand(runs).clone(), rates.expand(runs).clone(), runs
+
+
+def _gradient_step(weights: list[Tensor], error: Tensor, lr: Tensor) -> list[Tensor]:
+    """One gradient-descent step on every layer, with error = Sigma31 - W_D...W_1 and lr of shape [R, 1, 1]."""
+    depth = len(weights)
+    # dJ/dW_l = -(W_D..W_{l+1})^T E (W_{l-1}..W_1)^T
+    below = [None] * depth
+    acc = None
+    for i in range(depth):
+        below[i] = acc
+        acc = weights[i] if acc is None else weights[i] @ acc
+    above = None
+    new = [None] * depth
+    for i in reversed(range(depth)):
+        back = error if above is None else above.transpose(1, 2) @ error
+        grad = -(back if below[i] is None else back @ below[i].transpose(1, 2))
+        new[i] = weights[i] - lr * grad
+        above = weights[i] if above is None else above @ weights[i]
+    return new
+
+
 def simulate_linear_net(
     inputs: Tensor, targets: Tensor, *, depth: int = 2, width: int = 16, init_scales: Tensor | float = 0.1,
     lrs: Tensor | float = 0.01, steps: int = 2000, record_every: int = 10, seed: int = 0,
@@ -536,17 +572,7 @@ def simulate_linear_net(
     check_positive_int("width", width)
     check_positive_int("steps", steps)
     check_positive_int("record_every", record_every)
-    scales = torch.as_tensor(init_scales, dtype=torch.float64).reshape(-1)
-    rates = torch.as_tensor(lrs, dtype=torch.float64).reshape(-1)
-    for name, values in (("init_scales", scales), ("lrs", rates)):
-        if not bool(torch.isfinite(values).all()) or bool((values <= 0).any()):
-            raise ValueError(f"{name} must be finite and > 0")
-    runs = n_runs if n_runs is not None else max(scales.numel(), rates.numel())
-    check_positive_int("n_runs", runs)
-    for name, values in (("init_scales", scales), ("lrs", rates)):
-        if values.numel() not in (1, runs):
-            raise ValueError(f"{name} must be a scalar or have one entry per run ({runs}), got {values.numel()}")
-    scales, rates = scales.expand(runs).clone(), rates.expand(runs).clone()
+    scales, rates, runs = _per_run_settings(init_scales, lrs, n_runs)
     weights = linear_net_init(modes, runs, depth, width, scales, seed, decoupled_u0)
     x, y = inputs.to(torch.float64), targets.to(torch.float64)
     sigma31 = y.T @ x  # [out, in]
@@ -567,20 +593,7 @@ def simulate_linear_net(
                 losses.append(0.5 * (residual**2).sum((1, 2)))
             if step == steps:
                 break
-            # dJ/dW_l = -(W_D..W_{l+1})^T E (W_{l-1}..W_1)^T
-            below = [None] * depth
-            acc = None
-            for i in range(depth):
-                below[i] = acc
-                acc = weights[i] if acc is None else weights[i] @ acc
-            above = None
-            new = [None] * depth
-            for i in reversed(range(depth)):
-                back = error if above is None else above.transpose(1, 2) @ error
-                grad = -(back if below[i] is None else back @ below[i].transpose(1, 2))
-                new[i] = weights[i] - lr * grad
-                above = weights[i] if above is None else above @ weights[i]
-            weights = new
+            weights = _gradient_step(weights, error, lr)
     return LinearNetRuns(
         steps=torch.tensor(recorded), strength=torch.stack(strengths), loss=torch.stack(losses),
         initial_u0=two_layer_u0 if two_layer_u0 is not None else torch.full((runs, modes.s.numel()), math.nan),

@@ -106,30 +106,11 @@ class Trajectories:
         return (self.thetas - point.to(self.thetas.dtype)).norm(dim=-1)
 
 
-def run_method(
-    loss: LossFn,
-    starts: Tensor,
-    method: str,
-    lr: float,
-    steps: int,
-    noise: float = 0.0,
-    damping: float = 0.0,
-    seed: int = 0,
-    blowup: float = 1e6,
-    max_step: float | None = None,
-    derivatives: Derivatives | None = None,
-) -> Trajectories:
-    """Run ``method`` for ``steps`` steps from every row of ``starts`` [B, P] (or one start [P]).
-
-    ``noise`` adds N(0, noise^2) to every coordinate after each step (perturbed gradient descent,
-    which kicks a run off the saddle's stable manifold). A run whose parameters or cost become
-    non-finite or exceed ``blowup`` in size is frozen at NaN from then on and marked diverged.
-    ``max_step`` caps the length of each step (a crude trust region for Newton-type steps far from
-    the quadratic regime). ``derivatives(thetas) -> (grads, hessians)`` may supply batched exact
-    derivatives (then ``loss`` must accept a batch [B, P] too); by default they come from
-    ``torch.func`` (vmap of grad and hessian), which works for any pure J(theta).
-    """
-    method = _check_method(method)
+def _prepare_run(
+    loss: LossFn, starts: Tensor, method: str, lr: float, steps: int, noise: float, damping: float,
+    blowup: float, max_step: float | None, derivatives: Derivatives | None,
+) -> tuple[Tensor, Derivatives, Callable[[Tensor], Tensor]]:
+    """`run_method`'s argument checks; returns the starts as [B, P], the derivatives and the batched loss."""
     check_tensor("starts", starts)
     if starts.dim() == 1:
         starts = starts.unsqueeze(0)
@@ -157,6 +138,53 @@ def run_method(
         if not callable(derivatives):
             raise TypeError(f"derivatives must be callable, got {type(derivatives).__name__}")
         batch_loss = loss
+    return starts, derivatives, batch_loss
+
+
+def _method_step(
+    theta: Tensor, alive: Tensor, derivatives: Derivatives, method: str, lr: float, damping: float,
+    max_step: float | None, noise: float, generator: torch.Generator,
+) -> Tensor:
+    """One step of ``method`` from every run (dead ones evaluated at zero), capped and perturbed: the new theta."""
+    safe = torch.where(alive[:, None], theta, torch.zeros_like(theta))
+    grad, hess = derivatives(safe)
+    direction = grad if method == "gradient descent" else step_direction(method, grad, hess, damping)
+    step = lr * direction
+    if max_step is not None:
+        length = step.norm(dim=-1, keepdim=True)
+        step = step * torch.clamp(max_step / length.clamp_min(1e-300), max=1.0)
+    new = theta - step
+    if noise > 0:
+        new = new + noise * torch.randn(new.shape, generator=generator, dtype=new.dtype)
+    return new
+
+
+def run_method(
+    loss: LossFn,
+    starts: Tensor,
+    method: str,
+    lr: float,
+    steps: int,
+    noise: float = 0.0,
+    damping: float = 0.0,
+    seed: int = 0,
+    blowup: float = 1e6,
+    max_step: float | None = None,
+    derivatives: Derivatives | None = None,
+) -> Trajectories:
+    """Run ``method`` for ``steps`` steps from every row of ``starts`` [B, P] (or one start [P]).
+
+    ``noise`` adds N(0, noise^2) to every coordinate after each step (perturbed gradient descent,
+    which kicks a run off the saddle's stable manifold). A run whose parameters or cost become
+    non-finite or exceed ``blowup`` in size is frozen at NaN from then on and marked diverged.
+    ``max_step`` caps the length of each step (a crude trust region for Newton-type steps far from
+    the quadratic regime). ``derivatives(thetas) -> (grads, hessians)`` may supply batched exact
+    derivatives (then ``loss`` must accept a batch [B, P] too); by default they come from
+    ``torch.func`` (vmap of grad and hessian), which works for any pure J(theta).
+    """
+    method = _check_method(method)
+    starts, derivatives, batch_loss = _prepare_run(
+        loss, starts, method, lr, steps, noise, damping, blowup, max_step, derivatives)
     generator = torch.Generator().manual_seed(seed)
     theta = starts.detach().clone()
     batch = theta.shape[0]
@@ -166,16 +194,7 @@ def run_method(
         costs = [batch_loss(theta)]
     thetas = [theta.clone()]
     for t in range(1, steps + 1):
-        safe = torch.where(alive[:, None], theta, torch.zeros_like(theta))
-        grad, hess = derivatives(safe)
-        direction = grad if method == "gradient descent" else step_direction(method, grad, hess, damping)
-        step = lr * direction
-        if max_step is not None:
-            length = step.norm(dim=-1, keepdim=True)
-            step = step * torch.clamp(max_step / length.clamp_min(1e-300), max=1.0)
-        new = theta - step
-        if noise > 0:
-            new = new + noise * torch.randn(new.shape, generator=generator, dtype=new.dtype)
+        new = _method_step(theta, alive, derivatives, method, lr, damping, max_step, noise, generator)
         with torch.no_grad():
             cost = batch_loss(torch.where(alive[:, None], new, torch.zeros_like(new)))
         bad = alive & (~torch.isfinite(new).all(-1) | (new.abs().amax(-1) > blowup)
@@ -323,16 +342,9 @@ def _segments_inside(path: np.ndarray, box: float) -> tuple[np.ndarray, int | No
     return path[: first_out + 1], first_out
 
 
-def _saddle_run_panels(fig, n_runs: int, steps: int, box: float = 2.0) -> Callable[[Trajectories, str], list]:
-    """Draw the fixed part of `plot_saddle_run` on ``fig``; return ``draw(traj, title) -> artists``.
-
-    The background (contours of x1^2 - x2^2, axes with fixed limits, labels) is drawn once;
-    ``draw`` sets the data of the ``n_runs`` paths, cost curves, end markers and texts, so a
-    widget can repaint only those (see `optbook.figures.BlitPlot`).
-    """
-    check_positive_int("n_runs", n_runs)
-    check_positive_int("steps", steps)
-    check_positive("box", box)
+def _saddle_run_axes(fig, steps: int, box: float):
+    """The fixed background of `_saddle_run_panels`: the contour panel and the cost panel with their limits
+    and labels; returns the two axes, the (empty) title and the (empty) notes text to fill in."""
     grid = np.linspace(-box, box, 121)
     x1, x2 = np.meshgrid(grid, grid)
     ax, ax_cost = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
@@ -347,7 +359,6 @@ def _saddle_run_panels(fig, n_runs: int, steps: int, box: float = 2.0) -> Callab
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     title = ax.set_title(" ")
-    limit = box**2 + 0.4
     ax_cost.axhline(0, color="k", lw=0.8, ls=":")
     ax_cost.set_xlabel("step")
     ax_cost.set_ylabel("cost $x_1^2 - x_2^2$")
@@ -356,6 +367,21 @@ def _saddle_run_panels(fig, n_runs: int, steps: int, box: float = 2.0) -> Callab
     ax_cost.set_title("cost (cut where a run leaves the window)")
     notes_text = ax_cost.text(0.02, 0.02, "", transform=ax_cost.transAxes, fontsize=8, va="bottom")
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
+    return ax, ax_cost, title, notes_text
+
+
+def _saddle_run_panels(fig, n_runs: int, steps: int, box: float = 2.0) -> Callable[[Trajectories, str], list]:
+    """Draw the fixed part of `plot_saddle_run` on ``fig``; return ``draw(traj, title) -> artists``.
+
+    The background (contours of x1^2 - x2^2, axes with fixed limits, labels) is drawn once;
+    ``draw`` sets the data of the ``n_runs`` paths, cost curves, end markers and texts, so a
+    widget can repaint only those (see `optbook.figures.BlitPlot`).
+    """
+    check_positive_int("n_runs", n_runs)
+    check_positive_int("steps", steps)
+    check_positive("box", box)
+    ax, ax_cost, title, notes_text = _saddle_run_axes(fig, steps, box)
+    limit = box**2 + 0.4
     runs = []
     for b in range(n_runs):
         color = f"C{b % 10}"
