@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import optbook as ob
-from optbook import bad_minima as bm
+from optbook.local_minima import bad_minima as bm
 
 
 def test_sigmoid_unit_cost_matches_formula():

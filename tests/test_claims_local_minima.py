@@ -13,9 +13,7 @@ import torch
 from claims import SEEDS, claim, fact
 
 import optbook as ob
-from optbook import bad_minima as bm
-from optbook import restarts as rs
-from optbook import symmetry as sym
+from optbook.local_minima import bad_minima as bm, restarts as rs, symmetry as sym
 
 CH = rs.CHAPTER
 ALPHAS = [0.1, 0.2, 1 / 3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0]

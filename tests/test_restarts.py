@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import optbook as ob
-from optbook import restarts as rs
+from optbook.local_minima import restarts as rs
 
 
 def _small_split(n: int = 60) -> ob.Split:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import optbook as ob
-from optbook import symmetry as sym
+from optbook.local_minima import symmetry as sym
 
 
 def _relu_net(seed: int = 0):

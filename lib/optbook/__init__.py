@@ -1,27 +1,35 @@
-"""optbook: the science behind the book's chapters on sec. 8.2.1-8.2.3 of *Deep Learning*.
+"""optbook: the science behind the executable book on sec. 8.2.1-8.2.3 of *Deep Learning*.
 
-Import it as ``import optbook as ob``. One module per concept:
+Import it as ``import optbook as ob``. The names below are the core, what any reader or
+practitioner uses on a model of their own; read the modules in this order:
 
-- ``params``: a model's parameters as one flat vector and its cost as a pure function J(theta)
-- ``curvature``: gradients, exact Hessian-vector products, eq. 8.10's g^T g and g^T H g
-- ``spectrum``: Lanczos, dense eigenvalues, Hutchinson's trace, the Morse index
-- ``training``: training loops that record what the chapters plot; many runs trained at once
-- ``batched``: many parameter vectors of one small MLP evaluated in one pass (restarts, planes)
-- ``data``, ``models``: the digits and small generated sets; seeded small networks
-- ``diagnose``: plain-language verdicts from a training record
-- ``widgets``, ``plotting``, ``publish``: interactive figures that also work without a kernel; the
-  book style; numbers and figures glued into the prose
+- `params`: a model's parameters as one flat vector theta, its cost as a pure function J(theta)
+- `losses`: squared error and cross-entropy
+- `curvature`: the gradient, Hessian-vector products, the dense Hessian, eq. 8.10's g^T g and g^T H g
+- `spectrum`: Lanczos at both ends, dense eigenvalues, Hutchinson's trace, the index
+- `batched`: the batched evaluator, many parameter vectors of one model in one pass
+- `training`: training with a record; many runs trained at once; running averages
+- `landscape`: planes, straight lines, barriers, random directions, the plane of a training path
+- `monitor`, `diagnose`: a curvature monitor for any PyTorch loop, and plain-language verdicts
+- `data`, `models`: the digits and small generated sets; seeded small networks
+
+The figures layer, `optbook.figures` (the only importer of matplotlib), gives the book's style,
+`glue` and the interactive figures; its main names are re-exported here. Each page of the book has
+a package of its own with its experiments and settings (`optbook.ill_conditioning`,
+`optbook.local_minima`, `optbook.saddle_points`, `optbook.linear_networks`,
+`optbook.flat_regions`, `optbook.diagnosing`); the core never imports them.
 """
 
-from __future__ import annotations
-
-import torch
+import torch as _torch
 
 from . import batched, curvature, data, diagnose, figures, landscape, losses, models, monitor, params, spectrum, training
+from ._validate import check_positive_int as _check_positive_int
+from .batched import batched_loss
 from .curvature import (
     GradientCurvature,
     HessianOperator,
     actual_change,
+    default_hvp_method,
     functional_hvp,
     gradient,
     gradient_curvature,
@@ -37,57 +45,68 @@ from .diagnose import (
     diagnose_training,
     ill_conditioning_test,
     negative_curvature_test,
+    progress_test,
 )
+from .figures import BlitPlot, glue, interactive_figure, report_figure, use_book_style
+from .landscape import barrier_height, interpolate, loss_plane, random_directions, trajectory_plane
+from .losses import classification_error, cross_entropy, squared_error
 from .models import mlp
-from .batched import batched_loss
-from .params import (
-    functional_loss,
-    get_flat_params,
-    num_params,
-    set_flat_params,
-    temporary_params,
-    unflatten,
-)
+from .monitor import MonitorRecord, TrainingMonitor
+from .params import functional_loss, get_flat_params, num_params, set_flat_params, temporary_params, unflatten
 from .spectrum import (
     Spectrum,
     hessian_eigenvalues,
     hessian_extremes,
     hutchinson_trace,
-    lanczos,
     index_fraction,
+    lanczos,
     morse_index,
     top_eigenvalue,
 )
-from .training import (
-    History,
-    ManyRuns,
-    classification_error,
-    cross_entropy,
-    gradient_descent_many,
-    running_average,
-    squared_error,
-    train,
-)
-from .figures import BlitPlot, glue, interactive_figure, report_figure, use_book_style
-
-# Chapter modules (each chapter's issue adds its line here):
-from .monitor import MonitorRecord, TrainingMonitor
-from . import landscape  # 8.2.3 Figure 8.2 and flat regions (ob.landscape.*; the four below also as ob.*)
-from .landscape import interpolate, loss_plane, random_directions, trajectory_plane
-from . import bad_minima, restarts, symmetry  # 8.2.2 local minima (ob.symmetry.*, ob.bad_minima.*, ob.restarts.*)
+from .training import History, ManyRuns, gradient_descent_many, running_average, train
 
 __version__ = "0.1.0"
 
+__all__ = [
+    # parameters and the cost
+    "functional_loss", "get_flat_params", "set_flat_params", "num_params", "temporary_params", "unflatten",
+    "cross_entropy", "squared_error", "classification_error",
+    # curvature and spectra
+    "gradient", "hvp", "functional_hvp", "default_hvp_method", "HessianOperator", "hessian",
+    "gradient_curvature", "GradientCurvature", "predicted_change", "actual_change",
+    "lanczos", "Spectrum", "hessian_extremes", "top_eigenvalue", "hessian_eigenvalues", "hutchinson_trace",
+    "morse_index", "index_fraction",
+    # many parameter vectors, training, landscapes
+    "batched_loss", "train", "History", "gradient_descent_many", "ManyRuns", "running_average",
+    "loss_plane", "interpolate", "barrier_height", "random_directions", "trajectory_plane",
+    # monitoring and diagnosis
+    "TrainingMonitor", "MonitorRecord", "diagnose_training", "Diagnosis", "Verdict", "critical_point_test",
+    "progress_test", "ill_conditioning_test", "negative_curvature_test",
+    # data and models
+    "digits", "blobs", "xor", "jellyfish", "Split", "mlp",
+    # figures and notebooks
+    "glue", "interactive_figure", "BlitPlot", "report_figure", "use_book_style", "set_threads", "setup_notebook",
+    # modules
+    "params", "losses", "curvature", "spectrum", "batched", "training", "landscape", "monitor", "diagnose",
+    "data", "models", "figures",
+]
+
 
 def set_threads(n: int = 1) -> None:
-    """Pin torch's intra-op threads: on a 2-core machine an unpinned count stalls small ops 10-100x."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    torch.set_num_threads(n)
+    """Pin torch's intra-op threads: on a 2-core machine an unpinned count stalls small ops 10-100x.
+
+    Examples
+    --------
+    >>> set_threads(1)
+    >>> import torch
+    >>> torch.get_num_threads()
+    1
+    """
+    _torch.set_num_threads(_check_positive_int("n", n))
 
 
 def setup_notebook(seed: int = 0, threads: int = 1) -> None:
     """What every chapter does first: pin threads, seed torch, apply the book's figure style."""
     set_threads(threads)
-    torch.manual_seed(seed)
+    _torch.manual_seed(seed)
     use_book_style()

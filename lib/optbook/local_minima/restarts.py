@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._validate import check_positive, check_positive_int
-from .data import Split
+from .._validate import check_positive, check_positive_int
+from ..data import Split
 
 
 @dataclass(frozen=True)

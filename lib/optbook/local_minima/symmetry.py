@@ -21,9 +21,9 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ._validate import check_positive, check_positive_int, check_tensor, check_vector
-from .batched import batched_loss
-from .params import LossFn
+from .._validate import check_positive, check_positive_int, check_tensor, check_vector
+from ..batched import batched_loss
+from ..params import LossFn
 
 
 class Maxout(nn.Module):

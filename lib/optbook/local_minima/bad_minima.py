@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._validate import check_positive, check_positive_int, check_tensor, check_vector
-from .curvature import gradient
-from .spectrum import hessian_eigenvalues
+from .._validate import check_positive, check_positive_int, check_tensor, check_vector
+from ..curvature import gradient
+from ..spectrum import hessian_eigenvalues
 
 LOSSES = ("squared", "cross_entropy")
 

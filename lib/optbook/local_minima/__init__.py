@@ -1,0 +1,12 @@
+"""The local-minima page (8.2.2): weight-space symmetries, bad local minima, many restarts.
+
+- `symmetry`: permutations and rescalings that leave a network's function unchanged, the (n!)^m
+  count, the one-unit hyperbola and what weight decay does to it;
+- `bad_minima`: small problems with provably bad local minima (a sigmoid unit, a one-unit ReLU
+  net) and Swirszcz et al.'s Table 1, with the paper's numbers (`TABLE1`, `PAPER_TABLE1`);
+- `restarts`: many restarts of small networks on the digits, batched, against width (`CHAPTER`).
+
+Import them as ``from optbook.local_minima import bad_minima as bm, restarts as rs, symmetry as sym``.
+"""
+
+from . import bad_minima, restarts, symmetry  # noqa: F401
