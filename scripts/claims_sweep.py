@@ -102,7 +102,8 @@ def _table(rows: list[dict], seeds: list[int], runs: list[tuple]) -> str:
             margin = f"{r['margin']:+.3g} (absolute)"  # no scale to be relative to
         else:
             margin = f"{r['margin']:+.1%}"
-        lines.append(f"| {r['module']}::{r['test']} | {r['claim']} | {r['op']} | {r['threshold']:.4g} | "
+        claim = r["claim"].replace("|", "\\|")  # a pipe in a claim's name would split the cell
+        lines.append(f"| {r['module']}::{r['test']} | {claim} | {r['op']} | {r['threshold']:.4g} | "
                      f"{r['shown']} | {margin} | {'' if r['ok'] else 'INSIDE ROOM'} |")
     return "\n".join(lines) + "\n"
 
