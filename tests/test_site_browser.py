@@ -150,6 +150,14 @@ def test_readable_on_a_phone_and_in_dark_mode(browser, site_url, path):
     wait_for_mathjax(page)
     assert problems == []
     assert clipped(page) == [], "cut off on a phone"
+    panels = page.evaluate("""() => [...document.querySelectorAll('.optbook-widget')].map(w => {
+        const bright = [];  // a light box behind the sliders (their labels are light text in dark mode)
+        for (let a = w; a && a.tagName !== 'ARTICLE'; a = a.parentElement) {
+          const m = getComputedStyle(a).backgroundColor.match(/[0-9.]+/g).map(Number);
+          if ((m.length < 4 || m[3] > 0.1) && (m[0] + m[1] + m[2]) / 3 > 128) bright.push(a.className);
+        }
+        return bright; }).filter(b => b.length)""")
+    assert panels == [], f"interactive figures on a bright panel in dark mode: {panels}"
     screenshot(page, "phone-dark__" + path.replace("/", "__").replace(".html", ".png"))
     context.close()
 
