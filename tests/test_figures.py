@@ -1,4 +1,4 @@
-"""Small helpers: running average, book style, glue."""
+"""The figures layer (optbook.figures): the book style, glue, running averages for plots."""
 
 import numpy as np
 import pytest
