@@ -187,3 +187,10 @@ def test_diagnosis_of_a_saturated_run_is_not_all_clear():
     assert diagnosis.finding("progress").startswith("no progress")
     assert diagnosis.finding("ill-conditioning").startswith("no sign of trouble")  # true of the end, not the story
     assert diagnosis.finding("negative curvature").startswith("flat region")
+
+
+def test_critical_point_test_on_an_exactly_zero_gradient_and_on_negative_norms():
+    verdict = critical_point_test([0.0] * 10)
+    assert "exactly zero" in verdict.finding
+    with pytest.raises(ValueError, match="grad_norms"):
+        critical_point_test([1.0, -1.0, 0.5, 0.2])

@@ -46,8 +46,14 @@ def critical_point_test(grad_norms: Sequence[float], shrink: float = 0.01, tail:
         raise ValueError(f"grad_norms must be a 1-D sequence of at least 4 values, got shape {g.shape}")
     if not np.all(np.isfinite(g)):
         raise ValueError("grad_norms contains non-finite values: the run diverged")
+    if np.any(g < 0):
+        raise ValueError("grad_norms must be norms (>= 0)")
     end = float(np.median(g[-max(1, int(tail * g.size)) :]))
     peak = float(np.max(g))
+    if peak == 0:  # the gradient was exactly zero throughout: the start itself is a critical point
+        evidence = {"final gradient norm": 0.0, "peak gradient norm": 0.0}
+        return Verdict("critical point", "the gradient norm is exactly zero: training sits at a critical point",
+                       evidence)
     evidence = {"final gradient norm": end, "peak gradient norm": peak, "final / peak": end / peak}
     if g[0] > 0 and peak > BLOWUP * g[0]:
         evidence["peak / first"] = peak / g[0]
