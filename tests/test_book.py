@@ -277,3 +277,19 @@ def test_page_check_catches_raw_tables_and_bare_values():
 @pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
 def test_page_has_no_raw_tables_or_bare_values(built_site, source):
     assert page_defects((built_site / "chapters" / f"{source.stem}.html").read_text()) == []
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_has_objectives_exercises_with_hidden_solutions_and_a_summary(built_site, source):
+    from bs4 import BeautifulSoup
+
+    article = BeautifulSoup((built_site / "chapters" / f"{source.stem}.html").read_text(), "html.parser").find("article")
+    exercises = article.select("div.exercise")
+    solutions = article.select("div.solution")
+    assert len(exercises) >= 4, f"{source.stem}: {len(exercises)} exercises"
+    assert len(solutions) >= len(exercises), f"{source.stem}: an exercise without a solution"
+    assert all("dropdown" in s.get("class", []) for s in solutions), "solutions must be hidden until clicked"
+    assert all(len(s.get_text(" ", strip=True)) > 120 for s in solutions), "a solution too short to be worked"
+    text = article.get_text(" ")
+    assert "What you will be able to do" in text, "no learning objectives"
+    assert any(h.get_text(strip=True).rstrip("#").strip() == "Summary" for h in article.find_all(["h2", "h3"])), "no summary"
