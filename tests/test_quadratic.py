@@ -195,3 +195,15 @@ def test_verdict_arguments_fail_loudly():
         Q.iteration_radius(h, "momentum", lr=0.1, momentum=1.0)
     with pytest.raises(ValueError, match="lr"):
         Q.verdict(h, "gd", lr=-1.0)
+
+
+def test_quadratic_cost_checks_its_arguments_by_name():
+    h = Q.quadratic_hessian(kappa=10.0)
+    for bad_h in (None, "h", torch.zeros(2, 3), torch.full((2, 2), float("nan"))):
+        with pytest.raises((TypeError, ValueError), match=r"^h "):
+            Q.quadratic_cost(bad_h, torch.zeros(2, dtype=torch.float64))
+    for bad_x in (None, torch.zeros(3, dtype=torch.float64), torch.zeros(2, dtype=torch.long)):
+        with pytest.raises((TypeError, ValueError), match=r"^x "):
+            Q.quadratic_cost(h, bad_x)
+    diverged = torch.tensor([[float("inf"), 0.0]], dtype=torch.float64)
+    assert not bool(torch.isfinite(Q.quadratic_cost(h, diverged)).all())  # a diverged path is drawn, not refused

@@ -75,7 +75,19 @@ def _as_steps(lr: float | Tensor, batch: int) -> Tensor:
 
 
 def quadratic_cost(h: Tensor, x: Tensor) -> Tensor:
-    """1/2 x^T H x for every vector along the last axis of ``x`` (any leading shape)."""
+    """1/2 x^T H x for every vector along the last axis of ``x`` (any leading shape).
+
+    ``h`` must be a finite square matrix; ``x`` a floating-point tensor whose last axis has its
+    size. Non-finite entries of ``x`` (a diverged path) are allowed and give non-finite costs.
+    """
+    check_tensor("h", h, ndim=2)
+    if h.shape[0] != h.shape[1]:
+        raise ValueError(f"h must be square, got shape {tuple(h.shape)}")
+    check_tensor("x", x, finite=False)
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor, got {x.dtype}")
+    if x.shape[-1] != h.shape[0]:
+        raise ValueError(f"x must have {h.shape[0]} entries along its last axis, got shape {tuple(x.shape)}")
     return 0.5 * torch.einsum("...i,ij,...j->...", x, h.to(x.dtype), x)
 
 
