@@ -236,3 +236,24 @@ def test_bad_arguments_raise_a_clear_error_or_give_a_finite_answer(name, data, b
             assert bool(torch.isfinite(value).all()), f"{name}({which}={bad!r}) returned non-finite values"
         elif isinstance(value, float):
             assert math.isfinite(value), f"{name}({which}={bad!r}) returned {value}"
+
+
+def _page_seeded_calls():
+    from optbook.local_minima import symmetry
+    from optbook.saddle_points import random_matrices, spin_glass
+
+    return {
+        "spin_glass.couplings": lambda seed: spin_glass.couplings(5, seed=seed),
+        "random_matrices.positive_definite_fraction": lambda seed: random_matrices.positive_definite_fraction(
+            [1, 2], samples=50, seed=seed),
+        "symmetry.permuted_twin": lambda seed: symmetry.permuted_twin(ob.mlp([2, 3, 1]), seed=seed),
+        "landscape.random_directions": lambda seed: ob.random_directions(ob.mlp([2, 3, 1]), seed=seed),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_page_seeded_calls()))
+@pytest.mark.parametrize("seed", ["0", 2.5, None, -1, True])
+def test_page_functions_refuse_a_bad_seed_by_name(name, seed):
+    call = _page_seeded_calls()[name]
+    with pytest.raises((TypeError, ValueError), match="seed"):
+        call(seed)

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
-from ._validate import check_positive_int, check_tensor, check_vector
+from ._validate import check_positive_int, check_tensor, check_vector, check_seed
 from .batched import IN_PLACE, columnwise_loss, plain_mlp
 from .curvature import hessian
 from .params import LossFn, _named_trainable, unflatten
@@ -223,7 +223,7 @@ def random_directions(
     if isinstance(seed, bool) or not isinstance(seed, Integral):
         raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
     named = _named_trainable(model)
-    generator = torch.Generator().manual_seed(int(seed))
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
     directions = []
     for _ in range(2):
         pieces = []

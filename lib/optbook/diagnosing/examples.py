@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .._validate import check_positive, check_positive_int
+from .._validate import check_positive, check_positive_int, check_seed
 from ..data import digits
 from ..losses import Loss, squared_error
 from ..models import mlp
@@ -54,7 +54,7 @@ def train_digits_mlp(
     data, model, optimizer = _digits_mlp_setup(lr, epochs, batch_size, seed)
     loss_fn = nn.functional.cross_entropy
     n = data.y_train.shape[0]
-    rng = torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(check_seed("seed", seed))
     probe = torch.randperm(n, generator=rng)[: check_positive_int("probe_size", probe_size)]
     monitor = None
     if monitored:
@@ -97,7 +97,7 @@ def _digits_mlp_setup(lr: float, epochs: int, batch_size: int, seed: int):
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size)
     data = digits()
-    torch.manual_seed(seed)
+    torch.manual_seed(check_seed("seed", seed))
     model = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 10))
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     return data, model, optimizer
@@ -128,7 +128,7 @@ class _L2Logistic(nn.Module):
 
     def __init__(self, n_in: int, n_out: int, weight_decay: float, seed: int):
         super().__init__()
-        g = torch.Generator().manual_seed(seed)
+        g = torch.Generator().manual_seed(check_seed("seed", seed))
         self.linear = nn.Linear(n_in, n_out, dtype=torch.float64)
         with torch.no_grad():
             self.linear.weight.copy_(0.1 * torch.randn(n_out, n_in, generator=g, dtype=torch.float64))
@@ -182,7 +182,7 @@ KNOWN_ANSWERS: dict[str, dict[str, str | None]] = {
 def known_answer_runs(seed: int = 0) -> dict[str, MonitorRecord]:
     """Monitored runs on the `KNOWN_ANSWERS` cases: seeded rotations, starts and initializations."""
 
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed("seed", seed))
     dim, kappa = 20, 100.0
     q, _ = torch.linalg.qr(torch.randn(dim, dim, generator=g, dtype=torch.float64))
     a = q @ torch.diag(torch.logspace(0, 2, dim, dtype=torch.float64)) @ q.T

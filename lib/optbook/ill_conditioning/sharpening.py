@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, grad, grad_and_value, vmap
 
-from .._validate import check_positive, check_positive_int, check_tensor
+from .._validate import check_positive, check_positive_int, check_tensor, check_seed
 from ..curvature import functional_hvp
 from ..data import Split, digits
 from ..models import digits_cnn, mlp
@@ -168,7 +168,7 @@ def _monitored_descent(model: nn.Module, loss_fn: Loss, data: Split, thetas: Ten
     minibatch_value_and_grad = _over_runs(grad_and_value(_data_loss(model, loss_fn)), vectorize, (0, 0, 0))
     curvature = _over_runs(functional_hvp(loss), vectorize, (0, 0))
     outputs = _batched_outputs(model, vectorize)
-    rng = torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(check_seed("seed", seed))
     n, runs = data.x_train.shape[0], thetas.shape[0]
     theta, eps = thetas.detach().clone(), lrs.to(thetas.dtype)[:, None]
     losses, norms, marks, gtg, gthg, train_err, val_err, params = ([] for _ in range(8))
@@ -218,7 +218,7 @@ def minibatch_sgd(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor, 
     minibatch_grad = vmap(grad(data_loss))
     full_value_and_grad = vmap(grad_and_value(data_loss), in_dims=(0, None, None))
     outputs = _batched_outputs(model)
-    rng = torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(check_seed("seed", seed))
     theta = thetas.detach().clone()
     step_norms, epoch_norms, epoch_loss, train_err, val_err = [], [], [], [], []
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._validate import check_positive, check_positive_int, check_tensor, check_vector
+from .._validate import check_positive, check_positive_int, check_tensor, check_vector, check_seed
 from ..curvature import gradient
 from ..spectrum import hessian_eigenvalues
 
@@ -313,7 +313,7 @@ def min_cost_nearby(cost: Callable[[Tensor], Tensor], point: Tensor, radius: flo
     check_vector("point", point)
     check_positive("radius", radius)
     check_positive_int("samples", samples)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed("seed", seed))
     directions = torch.randn(samples, point.numel(), generator=g, dtype=torch.float64).to(point.dtype)
     directions /= directions.norm(dim=1, keepdim=True)
     lengths = radius * torch.rand(samples, 1, generator=g, dtype=torch.float64).to(point.dtype)
@@ -347,7 +347,7 @@ def one_relu_descent(x: Tensor, y: Tensor, starts: int = 500, lr: float = 0.005,
     check_positive("lr", lr)
     check_positive_int("steps", steps)
     check_positive("scale", scale)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed("seed", seed))
     theta0 = scale * torch.randn(starts, 4, generator=g, dtype=torch.float64).to(x.dtype)
     one_relu_cost(theta0, x, y)  # validates
     theta = theta0.clone()

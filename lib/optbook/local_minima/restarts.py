@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._validate import check_positive, check_positive_int
+from .._validate import check_positive, check_positive_int, check_seed
 from ..data import Split
 
 
@@ -80,7 +80,7 @@ def _check_which(which: str) -> str:
 def init_one_hidden_layer(n_in: int, width: int, n_out: int, restarts: int, seed: int,
                           dtype: torch.dtype = torch.float32) -> list[Tensor]:
     """R independent PyTorch-default (uniform +-1/sqrt(fan_in)) initializations, stacked on dim 0."""
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed("seed", seed))
 
     def uniform(*shape: int, fan_in: int) -> Tensor:
         bound = 1.0 / fan_in**0.5
@@ -207,7 +207,7 @@ def convex_restarts(data: Split, restarts: int = 8, weight_decay: float = 0.01, 
         raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
     x, y = data.x_train, data.y_train
     one_hot = torch.nn.functional.one_hot(y, data.n_classes).to(x.dtype)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed("seed", seed))
     w = init_scale * torch.randn(restarts, x.shape[1], data.n_classes, generator=g, dtype=torch.float64).to(x.dtype)
     b = init_scale * torch.randn(restarts, data.n_classes, generator=g, dtype=torch.float64).to(x.dtype)
     vw, vb = torch.zeros_like(w), torch.zeros_like(b)

@@ -21,7 +21,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from .._validate import check_positive, check_positive_int, check_tensor, check_vector
+from .._validate import check_positive, check_positive_int, check_tensor, check_vector, check_seed
 from ..batched import batched_loss
 from ..params import LossFn
 
@@ -47,7 +47,7 @@ def maxout_mlp(sizes: list[int], pieces: int = 2, seed: int = 0) -> nn.Sequentia
         check_positive_int(f"sizes[{i}]", width)
     check_positive_int("pieces", pieces, minimum=2)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.manual_seed(check_seed("seed", seed))
         layers: list[nn.Module] = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             last = i == len(sizes) - 2
@@ -115,7 +115,7 @@ def permute_hidden_units(model: nn.Module, perm: Tensor, layer: int = 0) -> nn.M
 def permuted_twin(model: nn.Module, seed: int = 0) -> nn.Module:
     """A copy of ``model`` with every hidden layer's units shuffled by a random non-identity permutation."""
     twin = model
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed("seed", seed))
     for layer, n in enumerate(num_hidden_units(model)):
         if n < 2:
             raise ValueError(f"hidden layer {layer} has {n} unit: nothing to permute")

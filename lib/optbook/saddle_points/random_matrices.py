@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._validate import check_positive, check_positive_int
+from .._validate import check_positive, check_positive_int, check_seed
 
 DEAN_MAJUMDAR_RATE = math.log(3) / 4  # theta in P(all eigenvalues > 0) ~ exp(-theta n^2), beta = 1
 EXACT_FRACTION_N2 = (2 - math.sqrt(2)) / 4  # P(a 2 x 2 GOE matrix is positive definite), exactly
@@ -122,7 +122,7 @@ def positive_definite_fraction(
     if scale <= 1 / math.sqrt(2):
         raise ValueError(f"scale must exceed 1/sqrt(2) = 0.707 (finite-variance weights), got {scale}")
     check_positive_int("chunk", chunk)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
     fractions, errors, methods = [], [], []
     for n in ns:
         if n < importance_from:

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._validate import check_positive, check_positive_int, check_tensor
+from .._validate import check_positive, check_positive_int, check_tensor, check_seed
 from ..models import mlp
 from ..spectrum import hessian_eigenvalues
 from ..params import LossFn, functional_loss, num_params
@@ -185,7 +185,7 @@ def run_method(
     method = _check_method(method)
     starts, derivatives, batch_loss = _prepare_run(
         loss, starts, method, lr, steps, noise, damping, blowup, max_step, derivatives)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
     theta = starts.detach().clone()
     batch = theta.shape[0]
     alive = torch.ones(batch, dtype=torch.bool)
@@ -255,7 +255,7 @@ def tanh_saddle_problem(width: int = 3, n_samples: int = 64, seed: int = 0) -> S
     """
     check_positive_int("width", width)
     check_positive_int("n_samples", n_samples, minimum=2)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
     x = torch.randn(n_samples, width, generator=generator, dtype=torch.float64)
     # a well-conditioned random teacher: random rotations around singular values 2 ... 1
     q, _ = torch.linalg.qr(torch.randn(width, width, generator=generator, dtype=torch.float64))
@@ -276,7 +276,7 @@ def random_starts(center: Tensor, distances: Sequence[float], n_per_distance: in
     if d.dim() != 1 or d.numel() == 0 or not bool(torch.isfinite(d).all()) or bool((d <= 0).any()):
         raise ValueError("distances must be a non-empty list of finite numbers > 0")
     check_positive_int("n_per_distance", n_per_distance)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
     directions = torch.randn(d.numel() * n_per_distance, center.numel(), generator=generator, dtype=center.dtype)
     directions = directions / directions.norm(dim=-1, keepdim=True)
     return center + d.repeat_interleave(n_per_distance)[:, None] * directions
@@ -467,7 +467,7 @@ def teacher_student_problem(width: int = 3, n_samples: int = 64, seed: int = 0) 
     """
     check_positive_int("width", width)
     check_positive_int("n_samples", n_samples, minimum=2)
-    generator = torch.Generator().manual_seed(10_000 + seed)
+    generator = torch.Generator().manual_seed(10_000 + check_seed("seed", seed))
     x = torch.randn(n_samples, width, generator=generator, dtype=torch.float64)
     w1 = torch.randn(width, width, generator=generator, dtype=torch.float64)
     w2 = torch.randn(width, width, generator=generator, dtype=torch.float64)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._validate import check_positive, check_positive_int, check_tensor
+from .._validate import check_positive, check_positive_int, check_tensor, check_seed
 
 P_SPIN = 3
 SEMICIRCLE_RADIUS = 2 * math.sqrt(P_SPIN * (P_SPIN - 1))  # 2 sqrt 6
@@ -43,7 +43,7 @@ _PERMUTATIONS = [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0
 def couplings(n_spins: int, seed: int = 0) -> Tensor:
     """The disorder: J_ijk ~ N(0, 1), symmetrized over the 6 index orders (same H, simpler derivatives)."""
     check_positive_int("n_spins", n_spins, minimum=2)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
     j = torch.randn(n_spins, n_spins, n_spins, generator=generator, dtype=torch.float64)
     return sum(j.permute(*order) for order in _PERMUTATIONS) / 6
 
@@ -201,7 +201,7 @@ def find_critical_points(
     check_positive("max_step", max_step)
     check_positive("tol", tol)
     j = couplings_.to(torch.float64)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
     s = on_sphere(torch.randn(n_starts, n, generator=generator, dtype=torch.float64))
     warmup = torch.floor(torch.exp(torch.rand(n_starts, generator=generator, dtype=torch.float64)
                                    * math.log(max_warmup + 2)) - 1).to(torch.long)
