@@ -324,3 +324,16 @@ def check_callable(name: str, value: object) -> object:
     if not callable(value):
         raise TypeError(f"{name} must be callable, got {type(value).__name__}")
     return value
+
+
+def check_float_dtype(name: str, value: object) -> torch.dtype:
+    """Return ``value`` if it is a floating-point ``torch.dtype``.
+
+    Examples
+    --------
+    >>> check_float_dtype("dtype", torch.float64)
+    torch.float64
+    """
+    if not isinstance(value, torch.dtype) or not value.is_floating_point:
+        raise TypeError(f"{name} must be a floating-point torch.dtype, got {value!r}")
+    return value

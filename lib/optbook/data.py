@@ -7,12 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._validate import check_fraction, check_positive, check_positive_int, check_seed
-
-
-def _check_dtype(dtype: object) -> None:
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+from ._validate import check_float_dtype, check_fraction, check_positive, check_positive_int, check_seed
 
 
 @dataclass(frozen=True)
@@ -139,7 +134,7 @@ def digits(val_fraction: float = 0.3, seed: int = 0, dtype: torch.dtype = torch.
 
     check_fraction("val_fraction", val_fraction)
     check_seed("seed", seed)
-    _check_dtype(dtype)
+    check_float_dtype("dtype", dtype)
     raw = load_digits()
     x = torch.tensor(raw.data, dtype=torch.float64) / 16.0
     y = torch.tensor(raw.target, dtype=torch.long)
@@ -207,7 +202,7 @@ def blobs(
     check_positive_int("n_classes", n_classes, minimum=2)
     check_positive("spread", spread)
     check_seed("seed", seed)
-    _check_dtype(dtype)
+    check_float_dtype("dtype", dtype)
     g = torch.Generator().manual_seed(seed)
     centres = torch.randn(n_classes, n_features, generator=g, dtype=torch.float64)
     centres /= centres.norm(dim=1, keepdim=True)

@@ -7,7 +7,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ._validate import check_positive, check_positive_int, check_seed
+from ._validate import check_float_dtype, check_positive, check_positive_int, check_seed
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "linear": nn.Identity}
 
@@ -78,8 +78,7 @@ def mlp(
     for i, width in enumerate(sizes):
         check_positive_int(f"sizes[{i}]", width)
     check_seed("seed", seed)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    check_float_dtype("dtype", dtype)
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     if init_scale != 0:
@@ -136,8 +135,7 @@ def digits_cnn(seed: int = 0, channels: int = 8, dtype: torch.dtype = torch.floa
     """
     check_seed("seed", seed)
     channels = check_positive_int("channels", channels)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    check_float_dtype("dtype", dtype)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return nn.Sequential(

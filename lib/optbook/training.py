@@ -14,17 +14,17 @@ import copy
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ._validate import check_float_tensor, check_positive, check_positive_int, check_seed, check_tensor
+from ._validate import check_float_tensor, check_positive, check_positive_int, check_seed
 from .curvature import gradient_curvature
 from .batched import evaluator
 from .data import Split
-from .losses import Loss, classification_error, cross_entropy, log_softmax, squared_error  # noqa: F401 (re-exported until the redesign moves callers)
+from .losses import Loss, classification_error
 from .params import LossFn, functional_loss, get_flat_params
 from .spectrum import top_eigenvalue
 

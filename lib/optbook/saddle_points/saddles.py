@@ -34,7 +34,7 @@ from .._validate import check_positive, check_positive_int, check_tensor, check_
 from ..models import mlp
 from ..spectrum import hessian_eigenvalues
 from ..params import LossFn, functional_loss, num_params
-from ..training import squared_error
+from ..losses import squared_error
 from ..figures import BlitPlot, new_figure, pale_colormap
 
 METHODS = ("gradient descent", "Newton", "saddle-free Newton")
