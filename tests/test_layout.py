@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "lib" / "optbook"
-CORE = ["_validate", "params", "losses", "curvature", "spectrum", "batched", "training", "landscape", "monitor",
+CORE = ["_validate", "params", "losses", "curvature", "spectrum", "batched", "runs", "training", "landscape", "monitor",
         "diagnose", "data", "models"]
 PAGES = ["ill_conditioning", "local_minima", "saddle_points", "linear_networks", "flat_regions", "diagnosing"]
 

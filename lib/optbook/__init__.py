@@ -8,6 +8,7 @@ practitioner uses on a model of their own; read the modules in this order:
 - `curvature`: the gradient, Hessian-vector products, the dense Hessian, eq. 8.10's g^T g and g^T H g
 - `spectrum`: Lanczos at both ends, dense eigenvalues, Hutchinson's trace, the index
 - `batched`: the batched evaluator, many parameter vectors of one model in one pass
+- `runs`: `Runs`, the one record of runs over time (steps, cost, gradient norm, parameters)
 - `training`: training with a record; many runs trained at once; running averages
 - `landscape`: planes, straight lines, barriers, random directions, the plane of a training path
 - `monitor`, `diagnose`: a curvature monitor for any PyTorch loop, and plain-language verdicts
@@ -22,7 +23,7 @@ a package of its own with its experiments and settings (`optbook.ill_conditionin
 
 import torch as _torch
 
-from . import batched, curvature, data, diagnose, figures, landscape, losses, models, monitor, params, spectrum, training
+from . import batched, curvature, data, diagnose, figures, landscape, losses, models, monitor, params, runs, spectrum, training
 from ._validate import check_positive_int as _check_positive_int
 from .batched import batched_loss
 from .curvature import (
@@ -63,7 +64,8 @@ from .spectrum import (
     morse_index,
     top_eigenvalue,
 )
-from .training import History, ManyRuns, gradient_descent_many, running_average, train
+from .runs import Runs
+from .training import History, gradient_descent_many, running_average, train
 
 __version__ = "0.1.0"
 
@@ -77,7 +79,7 @@ __all__ = [
     "lanczos", "Spectrum", "hessian_extremes", "top_eigenvalue", "hessian_eigenvalues", "hutchinson_trace",
     "morse_index", "index_fraction",
     # many parameter vectors, training, landscapes
-    "batched_loss", "train", "History", "gradient_descent_many", "ManyRuns", "running_average",
+    "batched_loss", "train", "History", "gradient_descent_many", "Runs", "running_average",
     "loss_plane", "interpolate", "barrier_height", "random_directions", "trajectory_plane",
     # monitoring and diagnosis
     "TrainingMonitor", "MonitorRecord", "diagnose_training", "Diagnosis", "Verdict", "critical_point_test",

@@ -25,6 +25,7 @@ from .curvature import gradient_curvature
 from .batched import evaluator
 from .data import Split
 from .losses import Loss, classification_error
+from .runs import Runs
 from .params import LossFn, functional_loss, get_flat_params
 from .spectrum import top_eigenvalue
 
@@ -257,42 +258,9 @@ def train(
     return history
 
 
-@dataclass(frozen=True)
-class ManyRuns:
-    """Losses and gradient norms of R runs over T recorded steps, and their final parameters.
-
-    Returned by `gradient_descent_many`.
-
-    Attributes
-    ----------
-    steps : Tensor, shape (T,)
-        The recorded step numbers (0 is the start).
-    loss : Tensor, shape (T, R)
-        The cost of each run at each recorded step.
-    grad_norm : Tensor, shape (T, R)
-        The gradient norm of each run at each recorded step.
-    final_params : Tensor, shape (R, P)
-        Each run's parameters after the last step.
-
-    Examples
-    --------
-    >>> import torch
-    >>> import optbook as ob
-    >>> runs = ob.gradient_descent_many(lambda t: 0.5 * (t * t).sum(), torch.ones(2, 3, dtype=torch.float64),
-    ...                                 lr=0.5, steps=4, record_every=2)
-    >>> runs.steps.tolist(), runs.loss[:, 0].tolist()
-    ([0, 2, 4], [1.5, 0.09375, 0.005859375])
-    """
-
-    steps: Tensor  # [T]
-    loss: Tensor  # [T, R]
-    grad_norm: Tensor  # [T, R]
-    final_params: Tensor  # [R, P]
-
-
 def gradient_descent_many(
     loss: LossFn, thetas: Tensor, lr: float, steps: int, record_every: int = 1
-) -> ManyRuns:
+) -> Runs:
     """Full-batch gradient descent from each row of ``thetas`` [R, P], all runs in one batched pass.
 
     Runs that diverge keep non-finite values from then on (they are not stopped or hidden).
@@ -313,8 +281,9 @@ def gradient_descent_many(
 
     Returns
     -------
-    ManyRuns
-        Series of shape (T, R) and the final parameters, shape (R, P).
+    Runs
+        ``loss`` and ``grad_norm`` of shape (T, R), ``final_params`` of shape (R, P); runs that
+        diverged are marked in ``diverged_at``.
 
     Raises
     ------
@@ -358,7 +327,8 @@ def gradient_descent_many(
             norms.append(g.norm(dim=1).detach())
         if t < steps:
             theta = theta - lr * g.detach()
-    return ManyRuns(torch.tensor(recorded), torch.stack(losses), torch.stack(norms), theta)
+    return Runs(torch.tensor(recorded), torch.stack(losses), torch.stack(norms), final_params=theta,
+                settings={"lr": lr})
 
 
 def running_average(values: Sequence[float] | np.ndarray, window: int) -> np.ndarray:

@@ -31,7 +31,8 @@ from .._validate import check_fraction, check_positive, check_positive_int, chec
 from ..curvature import gradient, hessian
 from ..params import LossFn
 from ..spectrum import morse_index
-from ..training import ManyRuns, gradient_descent_many
+from ..runs import Runs
+from ..training import gradient_descent_many
 
 __all__ = [
     "random_orthogonal",
@@ -300,7 +301,7 @@ def staircase_is_monotone(points: list[CriticalPoint], rtol: float = 1e-9) -> bo
 def autoencoder_random_starts(
     eigenvalues: Tensor, p: int, n_starts: int = 64, scale: float | Sequence[float] = 0.5, lr: float = 0.05,
     steps: int = 1000, seed: int = 0, record_every: int = 10,
-) -> ManyRuns:
+) -> Runs:
     """Gradient descent on the autoencoder from Gaussian starts (std ``scale``), all batched in one vmap.
 
     With a list of scales, ``n_starts`` runs start at each scale (columns grouped by scale).
