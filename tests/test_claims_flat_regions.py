@@ -40,10 +40,10 @@ def figure_82(request, data):
     seed = request.param
     net = fr.small_net(seed)
     loss = ob.functional_loss(net, ob.cross_entropy, data.x_train, data.y_train)
-    record = fr.record_path(net, ob.cross_entropy, data, seed=seed, **SETUP.training)
-    plane = ob.trajectory_plane(record.thetas)
-    path_loss = ob.batched_loss(loss, record.thetas)
-    return dict(seed=seed, loss=loss, record=record, plane=plane, path_loss=path_loss)
+    path, _ = fr.record_path(net, ob.cross_entropy, data, seed=seed, **SETUP.training)
+    plane = ob.trajectory_plane(path.params[:, 0])
+    return dict(seed=seed, loss=loss, path=path, plane=plane, path_loss=path.loss[:, 0],
+                start=path.params[0, 0], end=path.final_params[0])
 
 
 # ---------------------------------------------------------------- Figure 8.2
@@ -107,12 +107,12 @@ def test_on_the_plane_the_saddle_looks_like_a_summit(figure_82):
 def test_path_escapes_quickly_then_crawls_along_a_flat_valley(figure_82):
     """The page: below half of ln 10 within the first tenth of training; more than 60 % of the distance
     travelled after that; the second half of training lowers the cost by less than 5 % of its fall."""
-    record, path_loss = figure_82["record"], figure_82["path_loss"]
+    path, path_loss = figure_82["path"], figure_82["path_loss"]
     escape = int(torch.nonzero(path_loss < 0.5 * LN10)[0])
-    claim("escape step / steps", int(record.steps[escape]) / SETUP.steps, "<", 0.1)
-    lengths = record.thetas.diff(dim=0).norm(dim=1)
+    claim("escape step / steps", int(path.steps[escape]) / SETUP.steps, "<", 0.1)
+    lengths = path.params[:, 0].diff(dim=0).norm(dim=1)
     claim("share of the path's length after the escape", float(lengths[escape:].sum() / lengths.sum()), ">", 0.6)
-    half = int((record.steps <= SETUP.steps // 2).sum()) - 1
+    half = int((path.steps <= SETUP.steps // 2).sum()) - 1
     second_half = float((path_loss[half] - path_loss[-1]) / (path_loss[0] - path_loss[-1]))
     claim("share of the cost's fall in the second half", second_half, "<", 0.05)
 
@@ -121,8 +121,7 @@ def test_straight_line_from_start_to_solution_is_monotone(figure_82):
     """The page: every step of the line on [0, 1] lowers the cost by more than 1e-4 (float32 rounding of
     the cost is about 1e-6); the first and the last step each fall by less than a quarter of the steepest."""
     alphas = SETUP.line_alphas()
-    record = figure_82["record"]
-    values = ob.interpolate(figure_82["loss"], record.start, record.end, alphas)
+    values = ob.interpolate(figure_82["loss"], figure_82["start"], figure_82["end"], alphas)
     inside = values[(alphas >= 0) & (alphas <= 1)]
     falls = -inside.diff()
     claim("smallest fall between neighbouring points of the line", float(falls.min()), ">", 1e-4)
@@ -134,9 +133,9 @@ def test_straight_line_between_two_solutions_has_a_barrier(figure_82, data):
     """The page: the two final costs differ by less than 0.01; the line between them climbs more than 0.1
     above the higher end."""
     seed = figure_82["seed"] + SETUP.second_seed_offset
-    other = fr.record_path(fr.small_net(seed), ob.cross_entropy, data, seed=seed, **SETUP.training)
+    other, _ = fr.record_path(fr.small_net(seed), ob.cross_entropy, data, seed=seed, **SETUP.training)
     alphas = SETUP.line_alphas()
-    values = ob.interpolate(figure_82["loss"], figure_82["record"].end, other.end, alphas)
+    values = ob.interpolate(figure_82["loss"], figure_82["end"], other.final_params[0], alphas)
     inside = values[(alphas >= 0) & (alphas <= 1)]
     claim("difference of the two final costs", abs(float(inside[0] - inside[-1])), "<", 0.01)
     claim("barrier above the higher end", landscape.barrier_height(inside), ">", 0.1)
@@ -146,9 +145,9 @@ def test_with_default_scale_the_zero_point_is_far_from_the_plane(figure_82, data
     """The page: with the default scale theta = 0 lies more than 10 % of |d1| off the plane, more than five
     times farther (relative to |d1|) than with scale 0.1."""
     seed = figure_82["seed"]
-    record = fr.record_path(fr.small_net(seed, init_scale=1.0), ob.cross_entropy, data, seed=seed,
+    path, _ = fr.record_path(fr.small_net(seed, init_scale=1.0), ob.cross_entropy, data, seed=seed,
                                    **SETUP.training)
-    default = ob.trajectory_plane(record.thetas)
+    default = ob.trajectory_plane(path.params[:, 0])
     small = figure_82["plane"]
     default_ratio = default.origin_distance / float(default.d1.norm())
     small_ratio = small.origin_distance / float(small.d1.norm())
@@ -162,10 +161,10 @@ def test_solution_is_at_the_bottom_of_a_random_filter_normalized_plane(figure_82
     point of the plane's edge is more than 0.25 above it, and the random directions have |cos| < 0.2 with
     the path's direction."""
     trained = fr.small_net(figure_82["seed"])
-    ob.set_flat_params(trained, figure_82["record"].end)
+    ob.set_flat_params(trained, figure_82["end"])
     r1, r2 = ob.random_directions(trained, seed=figure_82["seed"])
     axis = SETUP.random_axis()
-    grid = ob.loss_plane(figure_82["loss"], figure_82["record"].end, r1, r2, axis, axis)
+    grid = ob.loss_plane(figure_82["loss"], figure_82["end"], r1, r2, axis, axis)
     centre = float(grid[len(axis) // 2, len(axis) // 2])
     claim("(solution - lowest point of the plane) / solution", (centre - float(grid.min())) / centre, "<", 0.01)
     edge = torch.cat([grid[0], grid[-1], grid[:, 0], grid[:, -1]])
@@ -184,15 +183,15 @@ def test_saturated_units_make_a_plateau_at_chance(data, seed):
     runs = fr.plateau_runs(data, seed)
     saturated, reference = runs.saturated, runs.reference
     first, last = runs.span
-    grads = saturated.step_grad_norm
+    grads = saturated.grad_norm[:, 0]
     claim("steps to reach the plateau", first, "<", 10, abs=1)
     claim("plateau length (steps within 1 % of ln 10)", last - first, ">", 150, abs=1)
     plateau_grad = float(grads[first:last].median())
     claim("median gradient norm on the plateau", plateau_grad, "<", 1e-2)
-    early = float(reference.step_grad_norm[: SETUP.reference_window].median())
+    early = float(reference.grad_norm[: SETUP.reference_window, 0].median())
     claim("plateau gradient / reference's early gradient", plateau_grad / early, "<", 0.1)
     claim("gradient growth over the plateau (end / lowest)", float(grads[last - 1] / grads[first:last].min()), ">", 5.0)
-    claim("cost at the end of the run", float(saturated.step_loss[-1]), "<", 0.3)
+    claim("cost at the end of the run", float(saturated.loss[-1, 0]), "<", 0.3)
     claim("reference run's steps within 1 % of ln 10", runs.reference_span[1] - runs.reference_span[0], "<", 10,
           abs=1)
     # halfway through the plateau, sec. 8.2.2's negative test would call the run converged

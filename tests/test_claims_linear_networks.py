@@ -63,8 +63,8 @@ def test_every_random_start_reaches_the_global_cost(seed):
 def test_saxe_modes_in_order_with_a_plateau_then_a_rise(seed):
     x, y = ln.hierarchical_data(3)
     runs = ln.simulate_linear_net(x, y, seed=seed, **SAXE)
-    s = runs.modes.s
-    t_half = ln.half_learning_times(runs.strength, s, runs.steps)
+    s = runs.settings["modes"].s
+    t_half = ln.half_learning_times(runs["strength"], s, runs.steps)
     for run in range(t_half.shape[0]):
         fact("modes learned in order of singular value", ln.learned_in_order(t_half[run], s))
     product = t_half * s
@@ -72,10 +72,10 @@ def test_saxe_modes_in_order_with_a_plateau_then_a_rise(seed):
           (product / product.mean(1, keepdim=True) - 1).abs().max(), "<", 0.2)
     claim("t_half varies more than threefold across modes", t_half.max(1).values / t_half.min(1).values, ">", 3.0)
     # the plateau: every mode stays below a tenth of s for at least two thirds of its half-learning time
-    t_tenth = ln.half_learning_times(runs.strength, 0.2 * s, runs.steps)
+    t_tenth = ln.half_learning_times(runs["strength"], 0.2 * s, runs.steps)
     claim("time below s/10 over t_half (the plateau)", t_tenth / t_half, ">", 2 / 3)
     # Eq. 11 with each mode's effective starting strength predicts the strong modes' half times within 10%.
-    predicted = ln.saxe_half_time(s, runs.initial_u0, tau=1 / SAXE["lrs"])
+    predicted = ln.saxe_half_time(s, runs.settings["initial_u0"], tau=1 / SAXE["lrs"])
     relative = (t_half - predicted) / predicted
     claim("eq. 11: strong modes' relative error", relative[:, :4].abs(), "<", 0.1)
     # the four weakest modes arrive later than predicted on average, each by less than 20%
@@ -89,14 +89,14 @@ def test_decoupled_start_follows_the_analytic_curve_within_5_percent():
     errors = []
     for seed in SEEDS:
         runs = ln.simulate_linear_net(x, y, seed=seed, **DECOUPLED)
-        s = runs.modes.s
+        s = runs.settings["modes"].s
         theory = ln.saxe_mode_strength(runs.steps, s, torch.full_like(s, DECOUPLED["decoupled_u0"]), tau=1 / DECOUPLED["lrs"])
-        errors.append(float(((runs.strength - theory[:, None, :]) / s).abs().max()))
+        errors.append(float(((runs["strength"] - theory[:, None, :]) / s).abs().max()))
     claim("decoupled: largest deviation from eq. 12, in units of s", errors, "<", 0.05)
     # the residual is the discretization of gradient descent: it halves with the learning rate
     half = ln.simulate_linear_net(x, y, seed=SEEDS[0], **{**DECOUPLED, "lrs": 0.005, "steps": 6000})
     theory_half = ln.saxe_mode_strength(half.steps, s, torch.full_like(s, 1e-3), tau=200.0)
-    error_half = float(((half.strength - theory_half[:, None, :]) / s).abs().max())
+    error_half = float(((half["strength"] - theory_half[:, None, :]) / s).abs().max())
     claim("halving the step: error ratio above 0.4", error_half / errors[0], ">", 0.4)
     claim("halving the step: error ratio below 0.6", error_half / errors[0], "<", 0.6)
 
@@ -110,7 +110,7 @@ def test_widget_claims_depth_scale_and_learning_rate(seed):
         runs, pairs = ln.widget_grid(x, y, depth, seed=seed)
         limit = ln.stable_step_limit(float(s[0]), depth)
         for k, (scale, lr) in enumerate(pairs):
-            verdict = ln.run_verdict(runs.strength[:, k], runs.loss[:, k], s, runs.steps, lr=lr, depth=depth)
+            verdict = ln.run_verdict(runs["strength"][:, k], runs.loss[:, k], s, runs.steps, lr=lr, depth=depth)
             top[(depth, scale, lr)] = verdict.first_plateau
             if lr > limit:  # the page: above the stability limit no run settles, it diverges or oscillates
                 fact(f"depth {depth}, lr {lr}: above the limit, diverges or oscillates",
@@ -128,7 +128,7 @@ def test_widget_claims_depth_scale_and_learning_rate(seed):
     runs, pairs = ln.widget_grid(x, y, 2, seed=seed)
     for k, (scale, lr) in enumerate(pairs):
         if scale <= 0.1:
-            predicted = float(ln.saxe_half_time(s[:1], runs.initial_u0[k, :1], tau=1 / lr)[0])
+            predicted = float(ln.saxe_half_time(s[:1], runs.settings["initial_u0"][k, :1], tau=1 / lr)[0])
             error = top[(2, scale, lr)] / predicted - 1
             if lr <= 0.03:
                 claim("two layers, lr <= 0.03: plateau against eq. 11, relative error", abs(error), "<", 0.1)
@@ -143,13 +143,13 @@ def test_decoupled_deep_nets_follow_the_balanced_deep_equation():
     for depth in (2, 3, 4):
         runs = ln.simulate_linear_net(x, y, depth=depth, width=16, lrs=0.002, steps=12000, record_every=40,
                                       seed=0, n_runs=3, decoupled_u0=1e-3)
-        s = runs.modes.s
+        s = runs.settings["modes"].s
         theory = ln.deep_mode_strength(runs.steps, s, torch.full_like(s, 1e-3), depth, tau=500.0)
         claim(f"depth {depth}: deviation from the balanced deep equation, units of s",
-              ((runs.strength - theory[:, None, :]) / s).abs().max(), "<", 0.05)
+              ((runs["strength"] - theory[:, None, :]) / s).abs().max(), "<", 0.05)
 
         def reach(fraction):  # first step at which the strongest mode reaches fraction * s, per run
-            return ln.half_learning_times(runs.strength, 2 * fraction * s, runs.steps)[:, 0]
+            return ln.half_learning_times(runs["strength"], 2 * fraction * s, runs.steps)[:, 0]
 
         first[depth] = reach(0.5)
         abruptness[depth] = (reach(0.9) - reach(0.1)) / reach(0.5)  # rise time relative to the plateau

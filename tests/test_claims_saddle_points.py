@@ -104,7 +104,7 @@ def test_saddle_free_newton_escapes_at_a_rate_independent_of_the_curvature():
 def test_newton_lands_on_the_saddle_in_one_step():
     starts = torch.tensor([[0.5, 1e-6], [-1.0, 0.3], [2.0, -1.5]], dtype=torch.float64)
     run = sd.run_method(sd.saddle_cost, starts, "Newton", 1.0, 120, derivatives=sd.saddle_derivatives)
-    fact("Newton: exactly 0 from the first step on", float(run.thetas[1:].abs().max()) == 0.0)
+    fact("Newton: exactly 0 from the first step on", float(run.params[1:].abs().max()) == 0.0)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -116,11 +116,11 @@ def test_on_a_network_newton_converges_to_the_saddle_where_gd_and_sfn_leave(seed
          int((eigs < 0).sum()) == eigs.numel() // 2 and bool((eigs.abs() > 1e-8).all()), eigs)
     newton = runs["Newton"]
     claim("Newton: final distance to the saddle", newton.distance_to(net.saddle)[-1], "<", 1e-8)
-    claim("Newton: absolute difference of the final cost from the saddle cost", (newton.costs[-1] - saddle_cost).abs(), "<", 1e-10)
+    claim("Newton: absolute difference of the final cost from the saddle cost", (newton.loss[-1] - saddle_cost).abs(), "<", 1e-10)
     for method in ("gradient descent", "saddle-free Newton"):
         run = runs[method]
         claim(f"{method}: final distance to the saddle", run.distance_to(net.saddle)[-1], ">", 1.0)
-        claim(f"{method}: final cost / saddle cost", run.costs[-1] / saddle_cost, "<", 0.25)
+        claim(f"{method}: final cost / saddle cost", run.loss[-1] / saddle_cost, "<", 0.25)
     fact("no run diverged", all(bool((r.diverged_at < 0).all()) for r in runs.values()))
 
 

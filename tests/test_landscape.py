@@ -215,17 +215,20 @@ def test_record_path_is_gradient_descent_and_leaves_model_untouched():
     small = ob.data.Split(data.x_train[:100], data.y_train[:100], data.x_val[:50], data.y_val[:50])
     net = ob.mlp([64, 5, 10], seed=0, dtype=torch.float64)
     before = ob.get_flat_params(net)
-    record = fr.record_path(net, ob.cross_entropy, small, lr=0.3, steps=7, record_every=3)
+    path, per_step = fr.record_path(net, ob.cross_entropy, small, lr=0.3, steps=7, record_every=3)
     assert torch.equal(before, ob.get_flat_params(net))
-    assert record.steps.tolist() == [0, 3, 6, 7]
+    assert path.steps.tolist() == [0, 3, 6, 7] and per_step.steps.tolist() == list(range(7))
     loss = ob.functional_loss(net, ob.cross_entropy, small.x_train, small.y_train)
     theta = before.clone()
     for step in range(7):
         g = ob.gradient(loss, theta)
-        assert float(record.step_loss[step]) == pytest.approx(float(loss(theta)), rel=1e-12)
-        assert float(record.step_grad_norm[step]) == pytest.approx(float(g.norm()), rel=1e-10)
+        assert float(per_step.loss[step, 0]) == pytest.approx(float(loss(theta)), rel=1e-12)
+        assert float(per_step.grad_norm[step, 0]) == pytest.approx(float(g.norm()), rel=1e-10)
+        if step in (0, 3, 6):
+            assert float(path.loss[path.steps.tolist().index(step), 0]) == pytest.approx(float(loss(theta)), rel=1e-12)
         theta = theta - 0.3 * g
-    assert torch.allclose(record.end, theta, atol=1e-12)
+    assert torch.allclose(path.final_params[0], theta, atol=1e-12)
+    assert float(path.final_loss[0]) == pytest.approx(float(loss(theta)), rel=1e-12)
     with pytest.raises(ValueError, match="lr"):
         fr.record_path(net, ob.cross_entropy, small, lr=-1.0, steps=3)
     with pytest.raises(ValueError, match="record_every"):
@@ -237,11 +240,11 @@ def test_record_path_is_gradient_descent_and_leaves_model_untouched():
 def test_minibatch_record_path_is_seeded():
     data = ob.digits()
     net = ob.mlp([64, 4, 10], seed=0)
-    one = fr.record_path(net, ob.cross_entropy, data, lr=0.1, steps=30, batch_size=32, seed=1)
-    two = fr.record_path(net, ob.cross_entropy, data, lr=0.1, steps=30, batch_size=32, seed=1)
-    three = fr.record_path(net, ob.cross_entropy, data, lr=0.1, steps=30, batch_size=32, seed=2)
-    assert torch.equal(one.thetas, two.thetas)
-    assert not torch.equal(one.end, three.end)
+    one, _ = fr.record_path(net, ob.cross_entropy, data, lr=0.1, steps=30, batch_size=32, seed=1)
+    two, _ = fr.record_path(net, ob.cross_entropy, data, lr=0.1, steps=30, batch_size=32, seed=1)
+    three, _ = fr.record_path(net, ob.cross_entropy, data, lr=0.1, steps=30, batch_size=32, seed=2)
+    assert torch.equal(one.params, two.params)
+    assert not torch.equal(one.final_params, three.final_params)
 
 
 def test_trajectory_view_grid_matches_loss_plane():
@@ -254,7 +257,7 @@ def test_trajectory_view_grid_matches_loss_plane():
     assert view.grid.shape == (4, 3)
     assert float(view.grid[1, 1]) == pytest.approx(float(loss(view.plane.point(float(alphas[1]), float(betas[1])))),
                                                    rel=1e-5)
-    assert float(view.path_loss[-1]) == pytest.approx(float(loss(view.record.end)), rel=1e-5)
+    assert float(view.path.loss[-1, 0]) == pytest.approx(float(loss(view.path.final_params[0])), rel=1e-5)
 
 
 # ---------------------------------------------------------------- plateaus and spectra
@@ -369,11 +372,11 @@ def test_plateau_runs_and_spectrum_run_on_a_tiny_setup():
     assert runs.level == pytest.approx(math.log(10))
     net = ob.mlp([64, 3, 10], seed=1, dtype=torch.float64)
     expected = fr.record_path(fr.with_hidden_bias(net, setup.plateau_bias), ob.cross_entropy, small,
-                                     lr=setup.plateau_lr, steps=5, record_every=5)
-    assert torch.allclose(runs.saturated.step_loss, expected.step_loss)
-    assert runs.span == fr.plateau_span(runs.saturated.step_loss, runs.level, rel_tol=setup.plateau_tol)
+                                     lr=setup.plateau_lr, steps=5, record_every=5)[1]
+    assert torch.allclose(runs.saturated.loss, expected.loss)
+    assert runs.span == fr.plateau_span(runs.saturated.loss[:, 0], runs.level, rel_tol=setup.plateau_tol)
     spectrum = fr.spectrum_run(small, seed=2, setup=setup)
     onehot = small.one_hot()
     cost = ob.functional_loss(ob.mlp([64, 2, 10], seed=2, dtype=torch.float64), ob.squared_error, onehot.x_train, onehot.y_train)
-    assert torch.allclose(spectrum.initial, torch.linalg.eigvalsh(ob.hessian(cost, spectrum.record.start)), atol=1e-10)
-    assert spectrum.final_cost == pytest.approx(float(cost(spectrum.record.end)))
+    assert torch.allclose(spectrum.initial, torch.linalg.eigvalsh(ob.hessian(cost, spectrum.path.params[0, 0])), atol=1e-10)
+    assert spectrum.final_cost == pytest.approx(float(cost(spectrum.path.final_params[0])))

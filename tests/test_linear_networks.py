@@ -177,7 +177,7 @@ def test_simulation_gradient_matches_autograd(depth):
 def test_decoupled_start_has_the_requested_strength():
     x, y = ln.hierarchical_data(3)
     runs = ln.simulate_linear_net(x, y, depth=3, width=10, lrs=0.01, steps=1, seed=0, n_runs=2, decoupled_u0=1e-3)
-    assert torch.allclose(runs.strength[0], torch.full((2, 8), 1e-3, dtype=torch.float64), rtol=1e-10)
+    assert torch.allclose(runs["strength"][0], torch.full((2, 8), 1e-3, dtype=torch.float64), rtol=1e-10)
 
 
 def test_simulation_leaves_the_data_untouched_and_flags_divergence():
@@ -257,8 +257,8 @@ def test_run_verdict_agrees_with_the_stability_limit_at_the_boundary(depth):
     rates = torch.tensor([0.9 * limit, 1.1 * limit], dtype=torch.float64)
     runs = ln.simulate_linear_net(x, y, depth=depth, width=16, lrs=rates, steps=1500, record_every=5, seed=0,
                                   n_runs=2, decoupled_u0=0.3)
-    below = ln.run_verdict(runs.strength[:, 0], runs.loss[:, 0], s, runs.steps, lr=float(rates[0]), depth=depth)
-    above = ln.run_verdict(runs.strength[:, 1], runs.loss[:, 1], s, runs.steps, lr=float(rates[1]), depth=depth)
+    below = ln.run_verdict(runs["strength"][:, 0], runs.loss[:, 0], s, runs.steps, lr=float(rates[0]), depth=depth)
+    above = ln.run_verdict(runs["strength"][:, 1], runs.loss[:, 1], s, runs.steps, lr=float(rates[1]), depth=depth)
     assert below.kind == "learning" and below.learned == 8 and "stable step" not in below.text
     assert above.kind in ("oscillating", "diverged") and above.learned == 0
     assert "largest stable step" in above.text
@@ -308,7 +308,7 @@ def test_widget_grid_trains_every_pair_in_one_batch():
     x, y = ln.hierarchical_data(2)
     runs, pairs = ln.widget_grid(x, y, 2, scales=(0.1, 0.3), rates=(0.01, 0.03), steps=20, record_every=5)
     assert pairs == [(0.1, 0.01), (0.1, 0.03), (0.3, 0.01), (0.3, 0.03)]
-    assert runs.lrs.tolist() == [0.01, 0.03, 0.01, 0.03] and runs.init_scales.tolist() == [0.1, 0.1, 0.3, 0.3]
-    assert runs.strength.shape[1] == 4
+    assert runs.settings["lrs"].tolist() == [0.01, 0.03, 0.01, 0.03] and runs.settings["init_scales"].tolist() == [0.1, 0.1, 0.3, 0.3]
+    assert runs["strength"].shape[1] == 4
     with pytest.raises(ValueError, match="non-empty"):
         ln.widget_grid(x, y, 2, scales=())

@@ -53,13 +53,13 @@ def test_runs_follow_the_closed_forms_on_the_saddle(use_exact):
     t = torch.arange(steps + 1, dtype=torch.float64)
     gd = sd.run_method(sd.saddle_cost, start, "gradient descent", lr, steps, **kw)
     expected = torch.stack([0.8 * (1 - 2 * lr) ** t, 1e-3 * (1 + 2 * lr) ** t], dim=-1)
-    assert torch.allclose(gd.thetas[:, 0], expected, rtol=1e-12)
+    assert torch.allclose(gd.params[:, 0], expected, rtol=1e-12)
     sfn = sd.run_method(sd.saddle_cost, start, "saddle-free Newton", lr, steps, **kw)
     expected = torch.stack([0.8 * (1 - lr) ** t, 1e-3 * (1 + lr) ** t], dim=-1)
-    assert torch.allclose(sfn.thetas[:, 0], expected, rtol=1e-12)
+    assert torch.allclose(sfn.params[:, 0], expected, rtol=1e-12)
     newton = sd.run_method(sd.saddle_cost, start, "Newton", 1.0, 3, **kw)
-    assert float(newton.thetas[1:].abs().max()) < 1e-15
-    assert torch.allclose(gd.costs[:, 0], sd.saddle_cost(gd.thetas[:, 0]))
+    assert float(newton.params[1:].abs().max()) < 1e-15
+    assert torch.allclose(gd.loss[:, 0], sd.saddle_cost(gd.params[:, 0]))
 
 
 def test_run_leaves_its_starts_untouched_and_is_seeded():
@@ -68,9 +68,9 @@ def test_run_leaves_its_starts_untouched_and_is_seeded():
     a = sd.run_method(sd.saddle_cost, start, "gradient descent", 0.1, 30, noise=0.01, seed=4)
     b = sd.run_method(sd.saddle_cost, start, "gradient descent", 0.1, 30, noise=0.01, seed=4)
     assert torch.equal(start, saved)
-    assert torch.equal(a.thetas, b.thetas)
+    assert torch.equal(a.params, b.params)
     quiet = sd.run_method(sd.saddle_cost, start, "gradient descent", 0.1, 30)
-    assert float(quiet.thetas[:, 0, 1].abs().max()) == 0.0  # on the stable set without noise: never leaves
+    assert float(quiet.params[:, 0, 1].abs().max()) == 0.0  # on the stable set without noise: never leaves
 
 
 def test_a_divergent_run_is_marked_not_raised():
@@ -78,14 +78,14 @@ def test_a_divergent_run_is_marked_not_raised():
     run = sd.run_method(sd.saddle_cost, start, "gradient descent", 1.5, 100, derivatives=sd.saddle_derivatives)
     assert (run.diverged_at > 0).all()
     k = int(run.diverged_at[0])
-    assert torch.isnan(run.thetas[k:, 0]).all() and torch.isfinite(run.thetas[:k, 0]).all()
+    assert torch.isnan(run.params[k:, 0]).all() and torch.isfinite(run.params[:k, 0]).all()
 
 
 def test_max_step_caps_the_step_length():
     start = torch.tensor([[1.0, 1.0]], dtype=torch.float64)
     run = sd.run_method(sd.saddle_cost, start, "gradient descent", 1.0, 1, max_step=0.1,
                         derivatives=sd.saddle_derivatives)
-    assert float((run.thetas[1] - run.thetas[0]).norm()) == pytest.approx(0.1)
+    assert float((run.params[1] - run.params[0]).norm()) == pytest.approx(0.1)
 
 
 def test_escape_steps_and_prediction():

@@ -137,6 +137,21 @@ class Runs:
             return self.series[name]
         raise KeyError(f"no series {name!r}; recorded: {sorted(self.names())}")
 
+    def distance_to(self, point: Tensor) -> Tensor:
+        """[T, R] distance of every recorded parameter vector from ``point`` [P] (e.g. a saddle).
+
+        Examples
+        --------
+        >>> runs = Runs(torch.tensor([0, 1]), torch.zeros(2, 1), params=torch.tensor([[[3.0, 4.0]], [[0.0, 1.0]]]))
+        >>> runs.distance_to(torch.zeros(2)).tolist()
+        [[5.0], [1.0]]
+        """
+        if self.params is None:
+            raise ValueError("these runs kept no params; distance_to needs them")
+        if not isinstance(point, Tensor) or point.shape != self.params.shape[-1:]:
+            raise ValueError(f"point must be a tensor of shape ({self.params.shape[-1]},), got {point!r:.60}")
+        return (self.params - point.to(self.params.dtype)).norm(dim=-1)
+
     def names(self) -> list[str]:
         """The names of the recorded series."""
         core = [n for n in ("loss", "grad_norm", "params") if getattr(self, n) is not None]

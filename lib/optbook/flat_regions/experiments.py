@@ -29,11 +29,11 @@ from ..landscape import TrajectoryPlane, auto_chunk_size, loss_plane, trajectory
 from ..losses import cross_entropy, squared_error
 from ..models import mlp
 from ..params import functional_loss, get_flat_params
+from ..runs import Runs
 
 __all__ = [
     "FLAT_REGIONS",
     "FlatRegionsSetup",
-    "PathRecord",
     "PlateauRuns",
     "SpectrumRun",
     "TrajectoryView",
@@ -52,24 +52,6 @@ __all__ = [
 
 
 
-@dataclass(frozen=True)
-class PathRecord:
-    """Parameters of one training run every ``record_every`` steps: thetas [T, P] at ``steps`` [T]."""
-
-    steps: Tensor
-    thetas: Tensor
-    step_loss: Tensor  # [n_steps] the loss of each step's (mini)batch, before its update
-    step_grad_norm: Tensor  # [n_steps] the norm of that step's gradient
-
-    @property
-    def start(self) -> Tensor:
-        return self.thetas[0]
-
-    @property
-    def end(self) -> Tensor:
-        return self.thetas[-1]
-
-
 def record_path(
     model: nn.Module,
     loss_fn: Callable[[Tensor, Tensor], Tensor],
@@ -80,11 +62,20 @@ def record_path(
     batch_size: int | None = None,
     seed: int = 0,
     record_every: int = 10,
-) -> PathRecord:
+) -> tuple[Runs, Runs]:
     """Train a copy of ``model`` with (minibatch) SGD and keep its flat parameters along the way.
 
     This is the trajectory that Figure 8.2 draws on the plane; the caller's model is untouched.
     ``batch_size=None`` is full-batch gradient descent.
+
+    Returns
+    -------
+    path : Runs
+        At step 0, every ``record_every`` steps and the last: ``params`` [T, 1, P] and ``loss``
+        [T, 1], the full-batch training cost at those points.
+    per_step : Runs
+        At every step 0 ... steps - 1: ``loss`` and ``grad_norm`` [steps, 1] of that step's
+        (mini)batch, before its update.
     """
     check_positive("lr", lr)
     check_positive_int("steps", steps)
@@ -113,20 +104,26 @@ def record_path(
         if step % record_every == 0 or step == steps:
             recorded.append(step)
             thetas.append(get_flat_params(net))
-    return PathRecord(torch.tensor(recorded), torch.stack(thetas), torch.tensor(losses, dtype=torch.float64),
-                      torch.tensor(norms, dtype=torch.float64))
+    thetas = torch.stack(thetas)
+    cost = functional_loss(model, loss_fn, data.x_train, data.y_train)
+    with torch.no_grad():
+        path_loss = torch.func.vmap(cost, chunk_size=auto_chunk_size(cost, thetas[0]))(thetas)
+    settings = {"lr": lr, "batch_size": batch_size, "seed": seed}
+    path = Runs(torch.tensor(recorded), path_loss[:, None], params=thetas[:, None], settings=settings)
+    per_step = Runs(torch.arange(steps), torch.tensor(losses, dtype=torch.float64)[:, None],
+                    grad_norm=torch.tensor(norms, dtype=torch.float64)[:, None], settings=settings)
+    return path, per_step
 
 
 @dataclass(frozen=True)
 class TrajectoryView:
     """Everything Figure 8.2 draws: the run, its plane, the cost on a grid and along the path."""
 
-    record: PathRecord
+    path: Runs  # params and full-batch cost at the recorded steps (R = 1)
     plane: TrajectoryPlane
     alphas: Tensor
     betas: Tensor
     grid: Tensor  # [len(alphas), len(betas)]
-    path_loss: Tensor  # [T] full-batch cost at each recorded point of the path
 
 
 def trajectory_view(
@@ -144,14 +141,12 @@ def trajectory_view(
     method: str = "farthest",
 ) -> TrajectoryView:
     """Train (see `record_path`), take the plane through start and end, evaluate the cost on it (Fig. 8.2)."""
-    record = record_path(model, loss_fn, data, lr=lr, steps=steps, batch_size=batch_size, seed=seed,
-                         record_every=record_every)
-    plane = trajectory_plane(record.thetas, method=method)
+    path, _ = record_path(model, loss_fn, data, lr=lr, steps=steps, batch_size=batch_size, seed=seed,
+                          record_every=record_every)
+    plane = trajectory_plane(path.params[:, 0], method=method)
     loss = functional_loss(model, loss_fn, data.x_train, data.y_train)
     grid = loss_plane(loss, plane.center, plane.d1, plane.d2, alphas, betas)
-    with torch.no_grad():
-        path_loss = torch.func.vmap(loss, chunk_size=auto_chunk_size(loss, record.start))(record.thetas)
-    return TrajectoryView(record, plane, torch.as_tensor(alphas), torch.as_tensor(betas), grid, path_loss)
+    return TrajectoryView(path, plane, torch.as_tensor(alphas), torch.as_tensor(betas), grid)
 
 
 def with_hidden_bias(model: nn.Sequential, value: float) -> nn.Sequential:
@@ -304,8 +299,8 @@ def small_net(seed: int, init_scale: float | None = None, dtype: torch.dtype = t
 class PlateauRuns:
     """Full-batch runs of one network with saturated hidden units and with its own biases."""
 
-    saturated: PathRecord
-    reference: PathRecord
+    saturated: Runs  # every step: the loss and gradient norm before the update (R = 1)
+    reference: Runs
     level: float  # ln C, the cost of the uniform guess
     span: tuple[int, int]  # the saturated run's plateau: first and one-past-last step within tol of ln C
     reference_span: tuple[int, int]  # the same for the reference run
@@ -317,9 +312,9 @@ def plateau_runs(data: Split, seed: int, setup: FlatRegionsSetup = FLAT_REGIONS)
     net = mlp(list(setup.sizes), seed=seed, dtype=data.x_train.dtype)
     level = math.log(setup.classes)
     runs = [record_path(start, cross_entropy, data, lr=setup.plateau_lr, steps=setup.plateau_steps,
-                        record_every=setup.plateau_steps)
+                        record_every=setup.plateau_steps)[1]
             for start in (with_hidden_bias(net, setup.plateau_bias), net)]
-    spans = [plateau_span(run.step_loss, level, rel_tol=setup.plateau_tol) for run in runs]
+    spans = [plateau_span(run.loss[:, 0], level, rel_tol=setup.plateau_tol) for run in runs]
     return PlateauRuns(runs[0], runs[1], level, spans[0], spans[1])
 
 
@@ -327,7 +322,7 @@ def plateau_runs(data: Split, seed: int, setup: FlatRegionsSetup = FLAT_REGIONS)
 class SpectrumRun:
     """A squared-error run of ``spectrum_sizes`` and every Hessian eigenvalue at its start and its end."""
 
-    record: PathRecord
+    path: Runs  # the start and the end (params [2, 1, P])
     initial: Tensor  # ascending, float64
     trained: Tensor  # ascending, float64
     final_cost: float
@@ -339,7 +334,7 @@ def spectrum_run(data: Split, seed: int, setup: FlatRegionsSetup = FLAT_REGIONS)
     onehot = data.one_hot()
     net = mlp(list(setup.spectrum_sizes), seed=seed, dtype=data.x_train.dtype)
     cost = functional_loss(net, squared_error, onehot.x_train, onehot.y_train)
-    record = record_path(net, squared_error, onehot, lr=setup.spectrum_lr, steps=setup.spectrum_steps,
-                         record_every=setup.spectrum_steps)
-    return SpectrumRun(record, hessian_eigenvalues(cost, record.start), hessian_eigenvalues(cost, record.end),
-                       float(cost(record.end)))
+    path, _ = record_path(net, squared_error, onehot, lr=setup.spectrum_lr, steps=setup.spectrum_steps,
+                          record_every=setup.spectrum_steps)
+    start, end = path.params[0, 0], path.final_params[0]
+    return SpectrumRun(path, hessian_eigenvalues(cost, start), hessian_eigenvalues(cost, end), float(cost(end)))

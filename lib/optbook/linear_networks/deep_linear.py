@@ -31,7 +31,7 @@ from .._validate import check_fraction, check_positive, check_positive_int, chec
 from ..curvature import gradient, hessian
 from ..params import LossFn
 from ..spectrum import morse_index
-from ..runs import Runs
+from ..runs import Runs, first_divergence
 from ..training import gradient_descent_many
 
 __all__ = [
@@ -57,7 +57,6 @@ __all__ = [
     "deep_mode_strength",
     "blow_up_time",
     "half_learning_times",
-    "LinearNetRuns",
     "linear_net_init",
     "simulate_linear_net",
     "WIDGET_DEPTHS",
@@ -458,25 +457,6 @@ def half_learning_times(strength: Tensor, s: Tensor, steps: Tensor) -> Tensor:
     return torch.where(reached, t_half, torch.full_like(t_half, math.inf))
 
 
-@dataclass(frozen=True)
-class LinearNetRuns:
-    """Many deep linear nets trained at once: mode strengths and costs over the recorded steps."""
-
-    steps: Tensor  # [T]
-    strength: Tensor  # [T, R, modes]: u_alpha = p_alpha^T W q_alpha of the end-to-end map W
-    loss: Tensor  # [T, R]
-    initial_u0: Tensor  # [R, modes]: effective starting strength ||(W21 v + W32^T u)/2||^2 (two layers)
-    modes: Modes
-    depth: int
-    lrs: Tensor  # [R]
-    init_scales: Tensor  # [R]
-
-    @property
-    def diverged(self) -> Tensor:
-        """[R] True for runs whose cost became non-finite or exploded (no learning-rate is hidden)."""
-        return ~torch.isfinite(self.loss).all(0) | (self.loss.nan_to_num(math.inf).max(0).values > 1e6)
-
-
 def _chain(weights: list[Tensor]) -> Tensor:
     product = weights[0]
     for w in weights[1:]:
@@ -556,17 +536,25 @@ def _gradient_step(weights: list[Tensor], error: Tensor, lr: Tensor) -> list[Ten
     return new
 
 
+LINEAR_NET_BLOWUP = 1e6  # a cost above this counts as divergence (no step size is hidden)
+
+
 def simulate_linear_net(
     inputs: Tensor, targets: Tensor, *, depth: int = 2, width: int = 16, init_scales: Tensor | float = 0.1,
     lrs: Tensor | float = 0.01, steps: int = 2000, record_every: int = 10, seed: int = 0,
     n_runs: int | None = None, decoupled_u0: float | None = None,
-) -> LinearNetRuns:
+) -> Runs:
     """Full-batch gradient descent on J = 1/2 sum_items |y - W_D...W_1 x|^2 for R nets at once.
 
     ``init_scales`` and ``lrs`` are scalars or [R] tensors (one value per run), so a whole grid
     of settings trains in one batched computation. With tau = 1/lr and t = step, Saxe et al.'s
     continuous-time equations describe the runs. Gradients are the exact closed form of the
     chain (checked against autograd in the tests); diverging runs keep their non-finite values.
+
+    Returns a `optbook.Runs`: ``loss`` [T, R], the series ``"strength"`` [T, R, modes] (the mode
+    strengths u_alpha = p_alpha^T W q_alpha of the end-to-end map W), ``diverged_at`` (cost
+    non-finite or above `LINEAR_NET_BLOWUP`) and in ``settings`` the modes, depth, per-run step
+    sizes ``lrs`` and ``init_scales``, and ``initial_u0`` [R, modes] (two layers; nan otherwise).
     """
     modes = data_modes(inputs, targets)
     check_positive_int("depth", depth, minimum=2)
@@ -595,10 +583,13 @@ def simulate_linear_net(
             if step == steps:
                 break
             weights = _gradient_step(weights, error, lr)
-    return LinearNetRuns(
-        steps=torch.tensor(recorded), strength=torch.stack(strengths), loss=torch.stack(losses),
-        initial_u0=two_layer_u0 if two_layer_u0 is not None else torch.full((runs, modes.s.numel()), math.nan),
-        modes=modes, depth=depth, lrs=rates, init_scales=scales,
+    steps_t, loss = torch.tensor(recorded), torch.stack(losses)
+    initial_u0 = two_layer_u0 if two_layer_u0 is not None else torch.full((runs, modes.s.numel()), math.nan)
+    return Runs(
+        steps_t, loss, series={"strength": torch.stack(strengths)},  # [T, R, modes]: u_alpha = p_alpha^T W q_alpha
+        diverged_at=first_divergence(steps_t, loss, blowup=LINEAR_NET_BLOWUP),
+        settings={"modes": modes, "depth": depth, "lrs": rates, "init_scales": scales,
+                  "initial_u0": initial_u0},  # [R, modes]: ||(W21 v + W32^T u)/2||^2 (two layers), else nan
     )
 
 
@@ -612,7 +603,7 @@ WIDGET_STEPS = 2000
 def widget_grid(
     inputs: Tensor, targets: Tensor, depth: int, seed: int = 0, scales: Sequence[float] = WIDGET_SCALES,
     rates: Sequence[float] = WIDGET_RATES, steps: int = WIDGET_STEPS, record_every: int = 5, width: int = 16,
-) -> tuple[LinearNetRuns, list[tuple[float, float]]]:
+) -> tuple[Runs, list[tuple[float, float]]]:
     """Every (initial scale, step size) pair of the grid at one depth, trained in one batch; returns the runs and the pairs."""
     if not scales or not rates:
         raise ValueError("scales and rates must be non-empty")

@@ -32,6 +32,7 @@ from torch import Tensor
 
 from .._validate import check_positive, check_positive_int, check_tensor, check_seed
 from ..models import mlp
+from ..runs import Runs
 from ..spectrum import hessian_eigenvalues
 from ..params import LossFn, functional_loss, num_params
 from ..losses import squared_error
@@ -89,21 +90,6 @@ def step_direction(method: str, grad: Tensor, hess: Tensor, damping: float = 0.0
     else:
         inverse = 1.0 / (lam.abs() + damping).clamp_min(1e-300)
     return (vec @ (inverse * coords).unsqueeze(-1)).squeeze(-1)
-
-
-@dataclass(frozen=True)
-class Trajectories:
-    """Runs of one method from B starts: parameters [T+1, B, P], costs [T+1, B], divergence step."""
-
-    method: str
-    lr: float
-    thetas: Tensor
-    costs: Tensor
-    diverged_at: Tensor  # [B]: first step at which the run blew up, -1 if it never did
-
-    def distance_to(self, point: Tensor) -> Tensor:
-        """Distance of every iterate from ``point`` (e.g. the saddle): [T+1, B]."""
-        return (self.thetas - point.to(self.thetas.dtype)).norm(dim=-1)
 
 
 def _prepare_run(
@@ -171,7 +157,7 @@ def run_method(
     blowup: float = 1e6,
     max_step: float | None = None,
     derivatives: Derivatives | None = None,
-) -> Trajectories:
+) -> Runs:
     """Run ``method`` for ``steps`` steps from every row of ``starts`` [B, P] (or one start [P]).
 
     ``noise`` adds N(0, noise^2) to every coordinate after each step (perturbed gradient descent,
@@ -204,7 +190,8 @@ def run_method(
         theta = torch.where(alive[:, None], new.detach(), torch.full_like(new, float("nan")))
         thetas.append(theta.clone())
         costs.append(torch.where(alive, cost.detach(), torch.full_like(cost, float("nan"))))
-    return Trajectories(method, float(lr), torch.stack(thetas), torch.stack(costs), diverged_at)
+    return Runs(torch.arange(steps + 1), torch.stack(costs), params=torch.stack(thetas), diverged_at=diverged_at,
+                settings={"method": method, "lr": float(lr)})
 
 
 def escape_steps(distances: Tensor, radius: float) -> Tensor:
@@ -370,7 +357,7 @@ def _saddle_run_axes(fig, steps: int, box: float):
     return ax, ax_cost, title, notes_text
 
 
-def _saddle_run_panels(fig, n_runs: int, steps: int, box: float = 2.0) -> Callable[[Trajectories, str], list]:
+def _saddle_run_panels(fig, n_runs: int, steps: int, box: float = 2.0) -> Callable[[Runs, str], list]:
     """Draw the fixed part of `plot_saddle_run` on ``fig``; return ``draw(traj, title) -> artists``.
 
     The background (contours of x1^2 - x2^2, axes with fixed limits, labels) is drawn once;
@@ -391,9 +378,9 @@ def _saddle_run_panels(fig, n_runs: int, steps: int, box: float = 2.0) -> Callab
         (end_mark,) = ax_cost.plot([], [], "x", color=color, ms=9, mew=2)
         runs.append((path_line, start_mark, cost_line, end_mark))
 
-    def draw(traj: Trajectories, title_text: str) -> list:
-        paths = traj.thetas.detach().numpy()
-        costs = traj.costs.detach().numpy()
+    def draw(traj: Runs, title_text: str) -> list:
+        paths = traj.params.detach().numpy()
+        costs = traj.loss.detach().numpy()
         if paths.shape[1] != n_runs or paths.shape[0] > steps + 1:
             raise ValueError(f"expected {n_runs} runs of at most {steps} steps, got {paths.shape[1]} of {paths.shape[0] - 1}")
         notes = []
@@ -422,7 +409,7 @@ def _saddle_run_panels(fig, n_runs: int, steps: int, box: float = 2.0) -> Callab
     return draw
 
 
-def plot_saddle_run(traj: Trajectories, box: float = 2.0, title: str | None = None):
+def plot_saddle_run(traj: Runs, box: float = 2.0, title: str | None = None):
     """Trajectories on the contours of x1^2 - x2^2 (left) and their cost curves (right).
 
     A run that leaves the window is cut where it leaves, with a label saying whether it escaped
@@ -430,8 +417,8 @@ def plot_saddle_run(traj: Trajectories, box: float = 2.0, title: str | None = No
     curvature, eps > 2 / lambda_max = 1).
     """
     fig = new_figure((8.5, 3.6))
-    draw = _saddle_run_panels(fig, traj.thetas.shape[1], traj.thetas.shape[0] - 1, box)
-    draw(traj, title or f"{traj.method}, step {traj.lr:g}")
+    draw = _saddle_run_panels(fig, traj.params.shape[1], traj.params.shape[0] - 1, box)
+    draw(traj, title or f"{traj.settings['method']}, step {traj.settings['lr']:g}")
     return fig
 
 
@@ -549,7 +536,7 @@ def critical_point_search(
     theta = starts.detach().clone()
     if longest > 0:
         warm = run_method(loss, starts, "gradient descent", lr, longest)
-        theta = warm.thetas[warmup_steps, torch.arange(batch)]
+        theta = warm.params[warmup_steps, torch.arange(batch)]
         theta = torch.where(torch.isfinite(theta), theta, starts)
     alphas = torch.tensor(_LINE_SEARCH, dtype=theta.dtype)
     for _ in range(newton_steps):
@@ -637,7 +624,7 @@ NET_METHOD_SETTINGS = {
 }
 
 
-def network_saddle_runs(seed: int) -> tuple[SaddleProblem, dict[str, Trajectories]]:
+def network_saddle_runs(seed: int) -> tuple[SaddleProblem, dict[str, Runs]]:
     """The three methods from 9 starts near the saddle theta = 0 of the 3-3-3 tanh net ``seed``."""
     net = tanh_saddle_problem(width=NET_WIDTH, seed=seed)
     starts = random_starts(net.saddle, NET_START_DISTANCES, n_per_distance=NET_STARTS_PER_DISTANCE, seed=seed)
