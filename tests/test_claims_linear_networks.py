@@ -8,12 +8,9 @@ from claims import SEEDS, claim, fact
 
 from optbook import linear_networks as ln
 
-EVEN = torch.arange(6, 0, -1, dtype=torch.float64)  # eigenvalues 6, 5, ..., 1 (the page's spectrum)
-SKEWED = torch.tensor([12.0, 3.0, 2.5, 2.0, 1.5, 1.0], dtype=torch.float64)  # one dominant direction
-P = 2
-# The Saxe experiment of the page.
-SAXE = dict(depth=2, width=16, init_scales=0.01, lrs=0.01, steps=3000, record_every=5, n_runs=4)
-DECOUPLED = dict(depth=2, width=16, lrs=0.01, steps=3000, record_every=5, n_runs=2, decoupled_u0=1e-3)
+SETUP = ln.LINEAR_NETWORKS  # the page's settings, the same object the page uses
+EVEN, SKEWED, P = SETUP.even_spectrum(), SETUP.skewed_spectrum(), SETUP.p
+SAXE, DECOUPLED = SETUP.saxe_random(), SETUP.saxe_decoupled()
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -46,7 +43,7 @@ def test_skewed_spectrum_keeps_one_minimum_but_breaks_the_staircase(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_every_random_start_reaches_the_global_cost(seed):
-    runs = ln.autoencoder_random_starts(EVEN, P, n_starts=64, scale=[0.5, 1e-3], lr=0.03, steps=1000, seed=seed)
+    runs = ln.autoencoder_random_starts(EVEN, seed=seed, **SETUP.random_starts())
     global_cost = ln.subset_cost(EVEN, (0, 1))
     # the page: every run ends within 1e-3 of the global cost (the nearest saddle lies 0.5 above it) ...
     claim("largest final gap to the global cost", (runs.loss[-1] - global_cost).abs().max(), "<", 1e-3)
@@ -54,7 +51,7 @@ def test_every_random_start_reaches_the_global_cost(seed):
     fact("no run's cost ever rises", bool((runs.loss[1:] <= runs.loss[:-1] + 1e-12).all()))
     # the starts next to the origin wait on its plateau: within 1% of its cost 10.5 for at least 20 steps
     origin_cost = ln.subset_cost(EVEN, ())
-    near = runs.loss[:, 64:] > 0.99 * origin_cost
+    near = runs.loss[:, SETUP.starts:] > 0.99 * origin_cost  # the second scale's starts
     leaves = runs.steps[(~near).to(torch.int64).argmax(0)]
     claim("small starts: steps on the origin's plateau (within 1% of its cost)", leaves, ">", 20)
 
@@ -94,8 +91,8 @@ def test_decoupled_start_follows_the_analytic_curve_within_5_percent():
         errors.append(float(((runs["strength"] - theory[:, None, :]) / s).abs().max()))
     claim("decoupled: largest deviation from eq. 12, in units of s", errors, "<", 0.05)
     # the residual is the discretization of gradient descent: it halves with the learning rate
-    half = ln.simulate_linear_net(x, y, seed=SEEDS[0], **{**DECOUPLED, "lrs": 0.005, "steps": 6000})
-    theory_half = ln.saxe_mode_strength(half.steps, s, torch.full_like(s, 1e-3), tau=200.0)
+    half = ln.simulate_linear_net(x, y, seed=SEEDS[0], **{**DECOUPLED, "lrs": SETUP.saxe_lr / 2, "steps": 2 * SETUP.saxe_steps})
+    theory_half = ln.saxe_mode_strength(half.steps, s, torch.full_like(s, SETUP.decoupled_u0), tau=2 / SETUP.saxe_lr)
     error_half = float(((half["strength"] - theory_half[:, None, :]) / s).abs().max())
     claim("halving the step: error ratio above 0.4", error_half / errors[0], ">", 0.4)
     claim("halving the step: error ratio below 0.6", error_half / errors[0], "<", 0.6)
@@ -106,7 +103,7 @@ def test_widget_claims_depth_scale_and_learning_rate(seed):
     x, y = ln.hierarchical_data(3)
     s = ln.data_modes(x, y).s
     top = {}
-    for depth in ln.WIDGET_DEPTHS:
+    for depth in SETUP.widget_depths:
         runs, pairs = ln.widget_grid(x, y, depth, seed=seed)
         limit = ln.stable_step_limit(float(s[0]), depth)
         for k, (scale, lr) in enumerate(pairs):
@@ -122,7 +119,7 @@ def test_widget_claims_depth_scale_and_learning_rate(seed):
     claim("plateau depth 3 / depth 2", top[(3, 0.1, 0.03)] / top[(2, 0.1, 0.03)], ">", 1.0)
     claim("plateau depth 4 / depth 3", top[(4, 0.1, 0.03)] / top[(3, 0.1, 0.03)], ">", 1.0)
     # a larger initial scale shortens it (sigma 0.3 against 0.1, at every depth)
-    claim("plateau sigma 0.3 / sigma 0.1", [top[(d, 0.3, 0.03)] / top[(d, 0.1, 0.03)] for d in ln.WIDGET_DEPTHS], "<", 1.0)
+    claim("plateau sigma 0.3 / sigma 0.1", [top[(d, 0.3, 0.03)] / top[(d, 0.1, 0.03)] for d in SETUP.widget_depths], "<", 1.0)
     # for two layers the plateau, in units of tau = 1/lr, is eq. 11's with each run's effective u0: the step
     # size only rescales time (within 10% at lr <= 0.03; at 0.1 the discrete steps lag, the plateau is longer)
     runs, pairs = ln.widget_grid(x, y, 2, seed=seed)
@@ -140,11 +137,11 @@ def test_decoupled_deep_nets_follow_the_balanced_deep_equation():
     # three random hidden frames trained in one batch per depth (the curves do not depend on the seed)
     x, y = ln.hierarchical_data(3)
     first, abruptness = {}, {}
-    for depth in (2, 3, 4):
-        runs = ln.simulate_linear_net(x, y, depth=depth, width=16, lrs=0.002, steps=12000, record_every=40,
-                                      seed=0, n_runs=3, decoupled_u0=1e-3)
+    for depth in SETUP.deep_depths:
+        runs = ln.simulate_linear_net(x, y, seed=0, **SETUP.deep(depth, n_runs=3))
         s = runs.settings["modes"].s
-        theory = ln.deep_mode_strength(runs.steps, s, torch.full_like(s, 1e-3), depth, tau=500.0)
+        u0, tau = SETUP.decoupled_u0, 1 / SETUP.deep_lr
+        theory = ln.deep_mode_strength(runs.steps, s, torch.full_like(s, u0), depth, tau=tau)
         claim(f"depth {depth}: deviation from the balanced deep equation, units of s",
               ((runs["strength"] - theory[:, None, :]) / s).abs().max(), "<", 0.05)
 
@@ -154,7 +151,7 @@ def test_decoupled_deep_nets_follow_the_balanced_deep_equation():
         first[depth] = reach(0.5)
         abruptness[depth] = (reach(0.9) - reach(0.1)) / reach(0.5)  # rise time relative to the plateau
         if depth >= 3:  # the page: the strongest mode rises within 10% of the small-u solution's blow-up time
-            blow_up = float(ln.blow_up_time(s[0], 1e-3, depth, tau=500.0))
+            blow_up = float(ln.blow_up_time(s[0], u0, depth, tau=tau))
             claim(f"depth {depth}: half time / blow-up time, above", first[depth] / blow_up, ">", 0.9)
             claim(f"depth {depth}: half time / blow-up time, below", first[depth] / blow_up, "<", 1.1)
     # deeper: a longer plateau from the same u0, and a sharper rise relative to it

@@ -1,7 +1,7 @@
 """Claims of chapters/saddle_points.md, for the seeds in OPTBOOK_SEEDS, with the page's settings.
 
-The settings live once in the library (random_matrices.GOE_*, spin_glass.INDEX_ENERGY_* and
-CENSUS_*, saddles.TOY_ESCAPE_*, NET_*, SEARCH_*); each threshold below is the one the page states.
+The settings live once in the library (`optbook.saddle_points.SADDLE_POINTS`, imported here as
+SETUP, as on the page); each threshold below is the one the page states.
 
 1. GOE: the fraction of positive-definite matrices is (2 - sqrt 2)/4 at n = 2 (within four
    standard errors), falls faster than coin tossing's 2^-n, more than 1e6 times below it at n = 8,
@@ -25,6 +25,7 @@ import torch
 from scipy.stats import spearmanr
 
 from claims import SEEDS, claim, claim_frequency, fact
+from optbook.saddle_points import SADDLE_POINTS as SETUP
 from optbook.saddle_points import random_matrices as rm
 from optbook.saddle_points import saddles as sd
 from optbook.saddle_points import spin_glass as sg
@@ -32,7 +33,7 @@ from optbook.saddle_points import spin_glass as sg
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_goe_positive_fraction_falls_faster_than_coin_tossing(seed):
-    result = rm.positive_definite_fraction(rm.GOE_DIMS, samples=rm.GOE_SAMPLES, seed=seed)
+    result = rm.positive_definite_fraction(SETUP.goe_dims, samples=SETUP.goe_samples, seed=seed)
     p, se = result.fraction, result.std_error
     ratio = p / rm.coin_tossing_fraction(result.n)
     claim("n = 2: distance of P from (2 - sqrt 2)/4, in standard errors", abs(p[1] - rm.EXACT_FRACTION_N2) / se[1], "<", 4.0)
@@ -42,7 +43,7 @@ def test_goe_positive_fraction_falls_faster_than_coin_tossing(seed):
     claim("P / 2^-n shrinks at every n from 2 on (ratio of successive ratios)", ratio[2:] / ratio[1:-1], "<", 1.0)
     claim("n = 8: P / 2^-n", ratio[-1], "<", 1e-6)
     claim("standard error / estimate, n >= 2", se[1:] / p[1:], "<", 0.5)
-    k = rm.GOE_FIT_FROM - 1
+    k = SETUP.goe_fit_from - 1
     theta = rm.fitted_quadratic_rate(result.n[k:], p[k:])
     claim("relative deviation of the fitted n^2 rate from ln 3 / 4", abs(theta / rm.DEAN_MAJUMDAR_RATE - 1), "<", 0.2)
 
@@ -52,7 +53,7 @@ def test_spin_glass_index_fraction_follows_theory_and_minima_sit_at_the_bottom(d
     points = sg.index_energy_experiment(disorder)
     alpha, eps = points.index_fraction, points.energy
     claim("distinct critical points found (N = 40, 400 starts)", len(eps), ">", 200, abs=1)
-    bins = sg.binned_index_fraction(points, sg.INDEX_BIN_EDGES)
+    bins = sg.binned_index_fraction(points, SETUP.index_bin_edges)
     claim("largest deviation of a binned alpha from the theory", np.abs(bins["index_fraction"] - bins["theory"]).max(), "<", 0.05)
     claim("mean absolute deviation of alpha from the theory, over points", np.abs(alpha - sg.theory_index_fraction(eps)).mean(), "<", 0.03)
     claim("rank correlation of alpha and energy", spearmanr(eps, alpha)[0], ">", 0.9)
@@ -61,7 +62,7 @@ def test_spin_glass_index_fraction_follows_theory_and_minima_sit_at_the_bottom(d
     claim("highest energy of a minimum", eps[minima].max(), "<", -1.2)
     claim("highest energy found", eps.max(), ">", 0.0, abs=0.05)
     # the highest critical points: the mirror images -s of the lowest (H is odd) are maxima
-    mirror = sg.mirror_eigenvalues(sg.couplings(sg.INDEX_ENERGY_SPINS, seed=disorder), points)
+    mirror = sg.mirror_eigenvalues(sg.couplings(SETUP.index_energy_spins, seed=disorder), points)
     fact("the mirror image of the lowest point found (the highest critical point) is a maximum",
          bool((mirror[0] < 0).all()), mirror[0].max())
     # the spectrum is the shifted semicircle: centred at -3 eps, standard deviation sqrt 6
@@ -71,18 +72,18 @@ def test_spin_glass_index_fraction_follows_theory_and_minima_sit_at_the_bottom(d
 
 
 def test_spin_glass_minima_stay_few_while_saddles_multiply():
-    counts = sg.census(sg.CENSUS_SIZES, disorder_seeds=SEEDS, n_starts=sg.CENSUS_STARTS)
-    n4, n7 = sg.CENSUS_SIZES.index(4), sg.CENSUS_SIZES.index(7)
+    counts = sg.census(SETUP.census_sizes, disorder_seeds=SEEDS, n_starts=SETUP.census_starts)
+    n4, n7 = SETUP.census_sizes.index(4), SETUP.census_sizes.index(7)
     claim("minima for any N and disorder", counts.minima, "<", 10, abs=1)
     claim("saddles at N = 7 / saddles at N = 4", counts.saddles[n7] / counts.saddles[n4], ">", 3.0)
     per_minimum = counts.saddles / counts.minima
     claim("saddles per minimum, N = 7 against N = 4", per_minimum[n7] / per_minimum[n4], ">", 1.0)
-    small = np.array(sg.CENSUS_SIZES) <= 5
+    small = np.array(SETUP.census_sizes) <= 5
     fact("N <= 5: the second batch of starts found nothing new", bool(counts.saturated[small].all()),
          counts.saturated)
 
 
-@pytest.mark.parametrize("lr", sd.TOY_ESCAPE_LRS)
+@pytest.mark.parametrize("lr", SETUP.toy_escape_lrs)
 def test_gd_escape_time_on_the_saddle_is_the_log_formula(lr):
     measured, predicted = sd.toy_escape(lr)
     fact("escape steps equal ceil(log(1/delta)/log(1 + 2 eps))", bool(np.array_equal(measured, predicted)),
@@ -92,10 +93,10 @@ def test_gd_escape_time_on_the_saddle_is_the_log_formula(lr):
 def test_saddle_free_newton_escapes_at_a_rate_independent_of_the_curvature():
     sfn = sd.escape_by_curvature("saddle-free Newton")
     gd = sd.escape_by_curvature("gradient descent")
-    expected = sd.predicted_escape_steps(sd.CURVATURE_ESCAPE_DELTA, sd.CURVATURE_ESCAPE_LR, 1.0)
+    expected = sd.predicted_escape_steps(SETUP.curvature_escape_delta, SETUP.curvature_escape_lr, 1.0)
     fact("saddle-free Newton: ceil(log(1/delta)/log(1 + eps)) steps for every curvature",
          bool((sfn == expected).all()), (sfn, expected))
-    c, lr = np.array(sd.CURVATURE_ESCAPE_CURVATURES), sd.CURVATURE_ESCAPE_LR
+    c, lr = np.array(SETUP.curvature_escape_curvatures), SETUP.curvature_escape_lr
     theory = np.log1p(2 * lr * c[-1]) / np.log1p(2 * lr * c[0])  # GD multiplies x2 by 1 + 2 eps c
     claim("gradient descent: relative deviation of steps(weakest c) / steps(strongest c) from theory",
           abs(gd[0] / gd[-1] / theory - 1), "<", 0.05)
@@ -126,7 +127,7 @@ def test_on_a_network_newton_converges_to_the_saddle_where_gd_and_sfn_leave(seed
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_on_a_network_gd_escape_time_grows_like_log_one_over_delta(seed):
-    net = sd.tanh_saddle_problem(width=sd.NET_WIDTH, seed=seed)
+    net = sd.tanh_saddle_problem(width=SETUP.net_width, seed=seed)
     escape = sd.network_escape(net, seed=seed + 1)
     fact("every run escaped", bool((escape.steps > 0).all()), escape.steps)
     claim("relative deviation of the fitted slope from 1/log(1 + eps abs(lambda_min))", abs(escape.slope / escape.theory - 1), "<", 0.1)

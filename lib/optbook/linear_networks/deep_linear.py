@@ -31,6 +31,7 @@ from .._validate import check_fraction, check_positive, check_positive_int, chec
 from ..curvature import gradient, hessian
 from ..params import LossFn
 from ..spectrum import morse_index
+from .config import LINEAR_NETWORKS
 from ..runs import Runs, first_divergence
 from ..training import gradient_descent_many
 
@@ -59,10 +60,6 @@ __all__ = [
     "half_learning_times",
     "linear_net_init",
     "simulate_linear_net",
-    "WIDGET_DEPTHS",
-    "WIDGET_SCALES",
-    "WIDGET_RATES",
-    "WIDGET_STEPS",
     "widget_grid",
     "distinct_groups",
     "learned_in_order",
@@ -593,16 +590,11 @@ def simulate_linear_net(
     )
 
 
-WIDGET_DEPTHS = (2, 3, 4)
-WIDGET_SCALES = (0.03, 0.1, 0.3, 1.0)
-WIDGET_RATES = (0.01, 0.03, 0.1)
-WIDGET_STEPS = 2000
-"""The chapter's depth / initial scale / step size grid (8-16-...-16-15 nets, 2000 steps), shared with its tests."""
 
 
 def widget_grid(
-    inputs: Tensor, targets: Tensor, depth: int, seed: int = 0, scales: Sequence[float] = WIDGET_SCALES,
-    rates: Sequence[float] = WIDGET_RATES, steps: int = WIDGET_STEPS, record_every: int = 5, width: int = 16,
+    inputs: Tensor, targets: Tensor, depth: int, seed: int = 0, scales: Sequence[float] = LINEAR_NETWORKS.widget_scales,
+    rates: Sequence[float] = LINEAR_NETWORKS.widget_rates, steps: int = LINEAR_NETWORKS.widget_steps, record_every: int = 5, width: int = 16,
 ) -> tuple[Runs, list[tuple[float, float]]]:
     """Every (initial scale, step size) pair of the grid at one depth, trained in one batch; returns the runs and the pairs."""
     if not scales or not rates:

@@ -6,7 +6,10 @@ Three modules, one per part of the page, built on the core:
 - `spin_glass`: critical points of the spherical 3-spin glass, their index fraction against energy;
 - `saddles`: gradient descent, Newton and saddle-free Newton at a saddle, on the book's toy and a network.
 
-Import them as ``from optbook.saddle_points import saddles, random_matrices, spin_glass``.
+The page's settings are one frozen dataclass, `SADDLE_POINTS` (module `config`), imported by the
+page and its claims test. Import them as
+``from optbook.saddle_points import SADDLE_POINTS, saddles, random_matrices, spin_glass``.
 """
 
-from . import random_matrices, saddles, spin_glass  # noqa: F401
+from . import config, random_matrices, saddles, spin_glass  # noqa: F401
+from .config import SADDLE_POINTS, SaddlePointsSetup  # noqa: F401

@@ -23,10 +23,6 @@ from .._validate import check_positive, check_positive_int, check_seed
 DEAN_MAJUMDAR_RATE = math.log(3) / 4  # theta in P(all eigenvalues > 0) ~ exp(-theta n^2), beta = 1
 EXACT_FRACTION_N2 = (2 - math.sqrt(2)) / 4  # P(a 2 x 2 GOE matrix is positive definite), exactly
 
-# The page's experiment (chapters/saddle_points.md), imported by the page and by its claims test.
-GOE_DIMS = tuple(range(1, 9))  # n = 1 ... 8
-GOE_SAMPLES = 40000  # matrices per n
-GOE_FIT_FROM = 3  # the n^2 rate is fitted to n = 3 ... 8
 
 
 def sample_goe(n: int, size: int, generator: torch.Generator | None = None) -> Tensor:

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .config import SADDLE_POINTS, SaddlePointsSetup
 from .._validate import check_positive, check_positive_int, check_tensor, check_seed
 from ..models import mlp
 from ..runs import Runs
@@ -422,20 +423,19 @@ def plot_saddle_run(traj: Runs, box: float = 2.0, title: str | None = None):
     return fig
 
 
-SADDLE_WIDGET_STEPS = 40
 
 
-def saddle_widget_build(fig) -> Callable[..., list]:
+def saddle_widget_build(fig, setup: SaddlePointsSetup = SADDLE_POINTS) -> Callable[..., list]:
     """Build the saddle widget on ``fig`` once; return ``update(method, lr, start_x2, noise)``.
 
-    Each update runs ``method`` for `SADDLE_WIDGET_STEPS` steps from (1.5, start_x2) and
+    Each update runs ``method`` for `setup.widget_steps` steps from (1.5, start_x2) and
     (-1.2, -start_x2 / 2) and redraws only the two runs and the texts (`saddle_widget`).
     """
-    draw = _saddle_run_panels(fig, n_runs=2, steps=SADDLE_WIDGET_STEPS)
+    draw = _saddle_run_panels(fig, n_runs=2, steps=setup.widget_steps)
 
     def update(method: str, lr: float, start_x2: float, noise: float) -> list:
         starts = torch.tensor([[1.5, start_x2], [-1.2, -0.5 * start_x2]], dtype=torch.float64)
-        traj = run_method(saddle_cost, starts, method, lr, SADDLE_WIDGET_STEPS, noise=noise, seed=0,
+        traj = run_method(saddle_cost, starts, method, lr, setup.widget_steps, noise=noise, seed=0,
                           derivatives=saddle_derivatives)
         return draw(traj, f"{method}, step {lr:g}, noise {noise:g}")
 
@@ -562,16 +562,13 @@ def critical_point_search(
 # ----------------------------------------------------------------------------- the page's experiments
 # chapters/saddle_points.md and tests/test_claims_saddle_points.py both run these, with these settings.
 
-TOY_ESCAPE_DELTAS = tuple(float(d) for d in np.logspace(-12, -1, 12))  # starts (0.5, delta)
-TOY_ESCAPE_LRS = (0.05, 0.1, 0.3)
-TOY_ESCAPE_STEPS = 800
 
 
-def toy_escape(lr: float) -> tuple[np.ndarray, np.ndarray]:
+def toy_escape(lr: float, setup: SaddlePointsSetup = SADDLE_POINTS) -> tuple[np.ndarray, np.ndarray]:
     """Gradient descent from (0.5, delta) on x1^2 - x2^2: measured and predicted steps to get 1 away."""
-    deltas = np.array(TOY_ESCAPE_DELTAS)
+    deltas = np.array(setup.toy_escape_deltas)
     starts = torch.tensor([[0.5, d] for d in deltas], dtype=torch.float64)
-    run = run_method(saddle_cost, starts, "gradient descent", lr, TOY_ESCAPE_STEPS, derivatives=saddle_derivatives)
+    run = run_method(saddle_cost, starts, "gradient descent", lr, setup.toy_escape_steps, derivatives=saddle_derivatives)
     measured = escape_steps(run.distance_to(torch.zeros(2, dtype=torch.float64)), 1.0).numpy()
     return measured, predicted_escape_steps(deltas, lr, 2.0)
 
@@ -592,49 +589,33 @@ def scaled_saddle(curvature: float) -> tuple[LossFn, Derivatives]:
     return cost, derivatives
 
 
-CURVATURE_ESCAPE_CURVATURES = (0.1, 1.0, 10.0)  # c in x1^2 - c x2^2
-CURVATURE_ESCAPE_DELTA = 1e-6  # the start (0.5, delta)
-CURVATURE_ESCAPE_LR = 0.1
-CURVATURE_ESCAPE_STEPS = 1000
 
 
-def escape_by_curvature(method: str) -> np.ndarray:
+def escape_by_curvature(method: str, setup: SaddlePointsSetup = SADDLE_POINTS) -> np.ndarray:
     """Steps ``method`` needs to get 1 away from the saddle of x1^2 - c x2^2, per c (-1: never).
 
     Gradient descent multiplies x2 by 1 + 2 eps c per step, so it is slow where the negative
     curvature is weak; saddle-free Newton (no damping) multiplies it by 1 + eps whatever c is.
     """
     method = _check_method(method)
-    start = torch.tensor([[0.5, CURVATURE_ESCAPE_DELTA]], dtype=torch.float64)
+    start = torch.tensor([[0.5, setup.curvature_escape_delta]], dtype=torch.float64)
     steps = []
-    for c in CURVATURE_ESCAPE_CURVATURES:
+    for c in setup.curvature_escape_curvatures:
         cost, derivatives = scaled_saddle(c)
-        run = run_method(cost, start, method, CURVATURE_ESCAPE_LR, CURVATURE_ESCAPE_STEPS, derivatives=derivatives)
+        run = run_method(cost, start, method, setup.curvature_escape_lr, setup.curvature_escape_steps, derivatives=derivatives)
         steps.append(int(escape_steps(run.distance_to(torch.zeros(2, dtype=torch.float64)), 1.0)[0]))
     return np.array(steps)
 
 
-NET_WIDTH = 3  # the 3-3-3 tanh network
-NET_START_DISTANCES = (0.05, 0.1, 0.2)
-NET_STARTS_PER_DISTANCE = 3
-NET_METHOD_SETTINGS = {
-    "gradient descent": {"lr": 0.1, "steps": 200},
-    "Newton": {"lr": 1.0, "steps": 30},
-    "saddle-free Newton": {"lr": 1.0, "steps": 30, "damping": 0.1, "max_step": 0.5},
-}
 
 
-def network_saddle_runs(seed: int) -> tuple[SaddleProblem, dict[str, Runs]]:
+def network_saddle_runs(seed: int, setup: SaddlePointsSetup = SADDLE_POINTS) -> tuple[SaddleProblem, dict[str, Runs]]:
     """The three methods from 9 starts near the saddle theta = 0 of the 3-3-3 tanh net ``seed``."""
-    net = tanh_saddle_problem(width=NET_WIDTH, seed=seed)
-    starts = random_starts(net.saddle, NET_START_DISTANCES, n_per_distance=NET_STARTS_PER_DISTANCE, seed=seed)
-    return net, {m: run_method(net.loss, starts, m, **kw) for m, kw in NET_METHOD_SETTINGS.items()}
+    net = tanh_saddle_problem(width=setup.net_width, seed=seed)
+    starts = random_starts(net.saddle, setup.net_start_distances, n_per_distance=setup.net_starts_per_distance, seed=seed)
+    return net, {m: run_method(net.loss, starts, m, **kw) for m, kw in setup.net_methods.items()}
 
 
-NET_ESCAPE_LR = 0.1
-NET_ESCAPE_DELTAS = tuple(float(d) for d in np.logspace(-9, -2, 8))
-NET_ESCAPE_STEPS = 400
-NET_ESCAPE_RADIUS = 0.5
 
 
 @dataclass(frozen=True)
@@ -647,25 +628,22 @@ class NetworkEscape:
     theory: float  # 1 / log(1 + eps |lambda_min|)
 
 
-def network_escape(net: SaddleProblem, seed: int) -> NetworkEscape:
-    """Gradient descent from random starts at the distances `NET_ESCAPE_DELTAS` from ``net``'s saddle."""
-    deltas = np.array(NET_ESCAPE_DELTAS)
+def network_escape(net: SaddleProblem, seed: int, setup: SaddlePointsSetup = SADDLE_POINTS) -> NetworkEscape:
+    """Gradient descent from random starts at the distances `setup.net_escape_deltas` from ``net``'s saddle."""
+    deltas = np.array(setup.net_escape_deltas)
     run = run_method(net.loss, random_starts(net.saddle, deltas, seed=seed), "gradient descent",
-                     NET_ESCAPE_LR, NET_ESCAPE_STEPS)
-    steps = escape_steps(run.distance_to(net.saddle), NET_ESCAPE_RADIUS).numpy()
-    theory = 1 / math.log1p(NET_ESCAPE_LR * abs(net.most_negative_curvature))
+                     setup.net_escape_lr, setup.net_escape_steps)
+    steps = escape_steps(run.distance_to(net.saddle), setup.net_escape_radius).numpy()
+    theory = 1 / math.log1p(setup.net_escape_lr * abs(net.most_negative_curvature))
     return NetworkEscape(deltas, steps, fit_log_slope(deltas, steps) if (steps >= 0).all() else float("nan"), theory)
 
 
-SEARCH_WIDTH = 3  # the 3-3-3 tanh student and teacher
-SEARCH_RUNS = 100  # searches per teacher
-SEARCH_MAX_WARMUP = 300  # each search: 0 ... 299 gradient-descent steps, then Newton
 
 
-def teacher_search(teacher: int) -> CriticalPointSearch:
+def teacher_search(teacher: int, setup: SaddlePointsSetup = SADDLE_POINTS) -> CriticalPointSearch:
     """The page's 100 critical-point searches on the teacher-student problem ``teacher``."""
-    loss = teacher_student_problem(width=SEARCH_WIDTH, seed=teacher)
+    loss = teacher_student_problem(width=setup.search_width, seed=teacher)
     generator = torch.Generator().manual_seed(teacher)
-    n_params = 2 * SEARCH_WIDTH * SEARCH_WIDTH
-    starts = random_starts(torch.zeros(n_params, dtype=torch.float64), [1.0] * SEARCH_RUNS, seed=teacher)
-    return critical_point_search(loss, starts, torch.randint(0, SEARCH_MAX_WARMUP, (SEARCH_RUNS,), generator=generator))
+    n_params = 2 * setup.search_width * setup.search_width
+    starts = random_starts(torch.zeros(n_params, dtype=torch.float64), [1.0] * setup.search_runs, seed=teacher)
+    return critical_point_search(loss, starts, torch.randint(0, setup.search_max_warmup, (setup.search_runs,), generator=generator))

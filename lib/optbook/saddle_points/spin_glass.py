@@ -24,19 +24,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .config import SADDLE_POINTS, SaddlePointsSetup
 from .._validate import check_positive, check_positive_int, check_tensor, check_seed
 
 P_SPIN = 3
 SEMICIRCLE_RADIUS = 2 * math.sqrt(P_SPIN * (P_SPIN - 1))  # 2 sqrt 6
 THRESHOLD_ENERGY = -2 * math.sqrt((P_SPIN - 1) / P_SPIN)  # E_inf = -1.633: below it, minima
 GROUND_STATE_ENERGY = -1.657  # E_0 for p = 3 (Crisanti & Sommers; quoted by Choromanska et al.)
-# The page's experiments (chapters/saddle_points.md), imported by the page and by its claims test.
-INDEX_ENERGY_SPINS = 40  # N of the index-against-energy figure
-INDEX_ENERGY_STARTS = 400
-INDEX_ENERGY_WARMUP = 300  # longest gradient-descent warm-up before Newton
-INDEX_BIN_EDGES = tuple(float(e) for e in np.round(np.arange(-1.7, 0.05, 0.1), 10))  # bins of width 0.1
-CENSUS_SIZES = (3, 4, 5, 6, 7)
-CENSUS_STARTS = 1200
 _PERMUTATIONS = [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)]
 
 
@@ -234,10 +228,10 @@ def find_critical_points(
     )
 
 
-def index_energy_experiment(seed: int) -> CriticalPoints:
+def index_energy_experiment(seed: int, setup: SaddlePointsSetup = SADDLE_POINTS) -> CriticalPoints:
     """The page's index-against-energy search: disorder ``seed``, N = 40, 400 starts (the constants above)."""
-    j = couplings(INDEX_ENERGY_SPINS, seed=seed)
-    return find_critical_points(j, n_starts=INDEX_ENERGY_STARTS, max_warmup=INDEX_ENERGY_WARMUP, seed=seed)
+    j = couplings(setup.index_energy_spins, seed=seed)
+    return find_critical_points(j, n_starts=setup.index_energy_starts, max_warmup=setup.index_energy_warmup, seed=seed)
 
 
 def mirror_eigenvalues(couplings_: Tensor, points: CriticalPoints) -> Tensor:
