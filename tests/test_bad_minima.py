@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import optbook as ob
-from optbook.local_minima import bad_minima as bm
+from optbook.local_minima import LOCAL_MINIMA, bad_minima as bm
 
 
 def test_sigmoid_unit_cost_matches_formula():
@@ -84,10 +84,10 @@ def test_zero_error_rates_batches_seeds_like_separate_calls():
 
 
 def test_table1_setup_names_its_step_sizes():
-    assert bm.TABLE1.lr("gd") == bm.TABLE1.lr_gd and bm.TABLE1.lr("adam") == bm.TABLE1.lr_adam
-    assert all(len(v) == len(bm.TABLE1.hidden) for v in bm.PAPER_TABLE1.values())
+    assert LOCAL_MINIMA.table1.lr("gd") == LOCAL_MINIMA.table1.lr_gd and LOCAL_MINIMA.table1.lr("adam") == LOCAL_MINIMA.table1.lr_adam
+    assert all(len(v) == len(LOCAL_MINIMA.table1.hidden) for v in bm.PAPER_TABLE1.values())
     with pytest.raises(ValueError, match="optimizer"):
-        bm.TABLE1.lr("sgd")
+        LOCAL_MINIMA.table1.lr("sgd")
 
 
 def test_padded_init_uses_each_nets_own_fan_in():
@@ -126,8 +126,8 @@ def test_masked_units_do_not_matter():
 def test_one_relu_descent_ends_at_known_costs():
     x, y = bm.d1_data()
     ends = bm.one_relu_descent(x, y, starts=60, steps=1500, lr=0.002, scale=1.0, seed=0)
-    assert ends.finals.shape == (60, 4)
-    assert torch.isfinite(ends.costs).all() and (ends.costs >= 14.0 - 1e-6).all()
+    assert ends.final_params.shape == (60, 4)
+    assert torch.isfinite(ends.final_loss).all() and (ends.final_loss >= 14.0 - 1e-6).all()
 
 
 def test_argument_checks():

@@ -1,8 +1,8 @@
 """Claims of chapters/local_minima.md (8.2.2), checked for the seeds in OPTBOOK_SEEDS with the chapter's settings.
 
 Each threshold is what the page states; `claims.claim` adds the room (2 % of the threshold, or an
-absolute amount stated at the call). The page's settings come from the library (`restarts.CHAPTER`,
-`bad_minima.TABLE1`), so that they exist once.
+absolute amount stated at the call). The page's settings come from the library (`LOCAL_MINIMA`, Table 1's in
+`LOCAL_MINIMA.table1`), so that they exist once.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import torch
 from claims import SEEDS, claim, fact
 
 import optbook as ob
-from optbook.local_minima import bad_minima as bm, restarts as rs, symmetry as sym
+from optbook.local_minima import LOCAL_MINIMA, bad_minima as bm, restarts as rs, symmetry as sym
 
-CH = rs.CHAPTER
-ALPHAS = [0.1, 0.2, 1 / 3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0]
+CH = LOCAL_MINIMA
+ALPHAS = list(CH.rescale_alphas)
 ROUNDING = 1e-5  # "floating-point rounding" on the page, for float32 networks
 
 
@@ -135,12 +135,12 @@ def test_gradient_descent_basins_of_the_sigmoid_unit(seed):
     g = torch.Generator().manual_seed(seed)
     left = -4 + 3.5 * torch.rand(30, 1, generator=g, dtype=torch.float64)    # [-4, -0.5]
     right = -0.3 + 3.3 * torch.rand(30, 1, generator=g, dtype=torch.float64)  # [-0.3, 3]
-    claim("starts left of -0.5 end at the bad minimum (w < -2.5)", bm.sigmoid_unit_descent(left, x, y, lr=0.3, steps=3000), "<", -2.5)
-    to_good = bm.sigmoid_unit_descent(right, x, y, lr=0.3, steps=3000)
+    claim("starts left of -0.5 end at the bad minimum (w < -2.5)", bm.sigmoid_unit_descent(left, x, y, lr=CH.sigmoid_unit_lr, steps=CH.sigmoid_unit_steps), "<", -2.5)
+    to_good = bm.sigmoid_unit_descent(right, x, y, lr=CH.sigmoid_unit_lr, steps=CH.sigmoid_unit_steps)
     claim("starts right of -0.3 end at the global minimum: abs(w - 0.1755)", (to_good - 0.1755).abs(), "<", 1e-3)
     x2, y2 = bm.sigmoid_unit_data(d=2)
     starts = -4.5 + 7 * torch.rand(200, 2, generator=g, dtype=torch.float64)
-    ends = bm.sigmoid_unit_descent(starts, x2, y2, lr=0.3, steps=3000)
+    ends = bm.sigmoid_unit_descent(starts, x2, y2, lr=CH.sigmoid_unit_lr, steps=CH.sigmoid_unit_steps)
     basins = (ends > -0.4775).long() @ torch.tensor([2, 1])
     fact("d = 2: runs end at all 2^2 minima", len(basins.unique()) == 4)
     # "only a minority of starts find the global one" (the page's grid: about a quarter)
@@ -153,15 +153,15 @@ def table1():
     rates = {}
     for name, data in [("XOR", ob.xor()), ("jellyfish", ob.jellyfish())]:
         for opt in ("gd", "adam"):
-            rates[name, opt] = bm.zero_error_rates(*data, hidden=bm.TABLE1.hidden, starts=bm.TABLE1.starts,
-                                                   optimizer=opt, lr=bm.TABLE1.lr(opt), steps=bm.TABLE1.steps,
+            rates[name, opt] = bm.zero_error_rates(*data, hidden=CH.table1.hidden, starts=CH.table1.starts,
+                                                   optimizer=opt, lr=CH.table1.lr(opt), steps=CH.table1.steps,
                                                    seed=list(SEEDS))
             rates[name, opt, "sigmoid"] = bm.zero_error_rates(
-                *data, hidden=bm.TABLE1.hidden, starts=bm.TABLE1.starts, optimizer=opt, lr=bm.TABLE1.lr(opt),
-                steps=bm.TABLE1.sigmoid_steps, seed=list(SEEDS), activation="sigmoid")
+                *data, hidden=CH.table1.hidden, starts=CH.table1.starts, optimizer=opt, lr=CH.table1.lr(opt),
+                steps=CH.table1.sigmoid_steps, seed=list(SEEDS), activation="sigmoid")
     rates["jellyfish", "gd small step"] = bm.zero_error_rates(
-        *ob.jellyfish(), hidden=bm.TABLE1.hidden, starts=bm.TABLE1.starts, optimizer="gd",
-        lr=bm.TABLE1.small_lr_gd, steps=bm.TABLE1.small_lr_steps, seed=list(SEEDS))
+        *ob.jellyfish(), hidden=CH.table1.hidden, starts=CH.table1.starts, optimizer="gd",
+        lr=CH.table1.small_lr_gd, steps=CH.table1.small_lr_steps, seed=list(SEEDS))
     return rates  # each [len(SEEDS), len(hidden)]
 
 
@@ -215,7 +215,7 @@ def test_d1_bad_local_minimum_at_18(seed):
     # "4,000 random points nearby never do better than 18": exact (the point is a minimum on a valley
     # of equal cost, so the lowest nearby cost is 18 itself, up to rounding)
     fact("D1: no nearby point costs less than 18", nearby >= 18.0 - 1e-9, nearby)
-    ends = bm.one_relu_descent(x, y, starts=400, lr=0.002, steps=4000, scale=1.0, seed=seed).costs.numpy()
+    ends = bm.one_relu_descent(x, y, seed=seed, **CH.one_relu_kwargs()).final_loss.numpy()
     fact("D1: the best run reaches the global cost 14", ends.min() == pytest.approx(14.0, abs=1e-3) and ends.min() >= 14.0 - 1e-6)
     for value in (14.0, 18.0, 21.2):
         # "each of the three end states takes at least a tenth of the runs"
@@ -236,17 +236,17 @@ def test_restart_spread_and_mean_fall_with_width(digits, seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_negative_test_names_both_cases(seed):
-    converging = ob.train(ob.mlp([2, 16, 3], activation="tanh", seed=seed), ob.squared_error,
-                          ob.blobs(seed=0).one_hot(), lr=0.5, epochs=600, progress=False)
+    converging = ob.train(ob.mlp(list(CH.blobs_sizes), activation="tanh", seed=seed), ob.squared_error,
+                          ob.blobs(seed=0).one_hot(), lr=CH.blobs_lr, epochs=CH.blobs_epochs, progress=False)
     digits_oh = ob.digits().one_hot()
-    bouncing = ob.train(ob.mlp([64, 32, 10], activation="tanh", seed=seed), ob.squared_error,
-                        digits_oh, lr=1.0, epochs=500, progress=False)
-    fact("blobs: the test says the gradient has shrunk", "has shrunk" in ob.critical_point_test(converging.step_grad_norm).finding)
-    verdict = ob.critical_point_test(bouncing.step_grad_norm)
+    bouncing = ob.train(ob.mlp(list(CH.digits_sizes), activation="tanh", seed=seed), ob.squared_error,
+                        digits_oh, lr=CH.digits_lr, epochs=CH.digits_epochs, progress=False)
+    fact("blobs: the test says the gradient has shrunk", "has shrunk" in ob.critical_point_test(converging.per_step.grad_norm[:, 0].numpy()).finding)
+    verdict = ob.critical_point_test(bouncing.per_step.grad_norm[:, 0].numpy())
     fact("digits at step 1: the test says 'not at a critical point'", verdict.finding.startswith("not at a critical point"))
     claim("digits at step 1: final / peak gradient norm", verdict.evidence["final / peak"], ">", 0.1)
     # "while the training cost falls to less than a third of its start"
-    claim("digits at step 1: final / first training cost", bouncing.step_loss[-1] / bouncing.step_loss[0], "<", 1 / 3)
+    claim("digits at step 1: final / first training cost", float(bouncing.per_step.loss[-1, 0] / bouncing.per_step.loss[0, 0]), "<", 1 / 3)
     loss = ob.functional_loss(bouncing.model, ob.squared_error, digits_oh.x_train, digits_oh.y_train)
     sharpness = ob.top_eigenvalue(loss, ob.get_flat_params(bouncing.model))
     # "its sharpness is within 15 % of 2 / step = 2"

@@ -36,8 +36,8 @@ def test_batched_runs_equal_separate_runs():
         net[0].weight.copy_(init[0][2].T); net[0].bias.copy_(init[1][2])
         net[2].weight.copy_(init[2][2].T); net[2].bias.copy_(init[3][2])
     hist = ob.train(net, ob.cross_entropy, data, lr=0.3, epochs=20, progress=False)
-    assert res.train_loss[0, 2] == pytest.approx(hist.epoch_train_loss[-1], rel=1e-9)
-    assert res.test_loss[0, 2] == pytest.approx(hist.epoch_val_loss[-1], rel=1e-9)
+    assert res.train_loss[0, 2] == pytest.approx(float(hist.per_epoch.final_loss[0]), rel=1e-9)
+    assert res.test_loss[0, 2] == pytest.approx(float(hist.per_epoch['val_loss'][-1, 0]), rel=1e-9)
 
 
 def test_results_shapes_and_summaries():

@@ -19,8 +19,8 @@ def test_same_seed_same_numbers_and_model_untouched(data):
     a = ob.train(net, ob.cross_entropy, data, lr=0.3, epochs=4, batch_size=16, seed=7, progress=False)
     b = ob.train(net, ob.cross_entropy, data, lr=0.3, epochs=4, batch_size=16, seed=7, progress=False)
     c = ob.train(net, ob.cross_entropy, data, lr=0.3, epochs=4, batch_size=16, seed=8, progress=False)
-    assert a.step_loss == b.step_loss and a.epoch_val_error == b.epoch_val_error
-    assert a.step_loss != c.step_loss
+    assert torch.equal(a.per_step.loss, b.per_step.loss) and torch.equal(a.per_epoch['val_error'], b.per_epoch['val_error'])
+    assert not torch.equal(a.per_step.loss, c.per_step.loss)
     assert torch.equal(ob.get_flat_params(net), before)
     assert not torch.equal(ob.get_flat_params(a.model), before)
 
@@ -28,39 +28,43 @@ def test_same_seed_same_numbers_and_model_untouched(data):
 def test_history_lengths_and_learning(data):
     net = ob.mlp([4, 8, 3], seed=0, dtype=torch.float64)
     h = ob.train(net, ob.cross_entropy, data, lr=0.5, epochs=5, batch_size=25, progress=False)
-    assert len(h.step_loss) == len(h.step_grad_norm) == 5 * 4
-    assert len(h.epoch_train_loss) == len(h.epoch_val_error) == 6  # the start plus each epoch
-    assert h.epoch_train_loss[-1] < h.epoch_train_loss[0]
-    assert h.epoch_val_error[-1] < h.epoch_val_error[0]
+    assert h.per_step.loss.shape == h.per_step.grad_norm.shape == (5 * 4, 1)
+    assert h.per_step.steps.tolist() == list(range(20)) and h.monitor is None
+    assert h.per_epoch.loss.shape == h.per_epoch["val_error"].shape == (6, 1)  # the start plus each epoch
+    assert h.per_epoch.loss[-1, 0] < h.per_epoch.loss[0, 0]
+    assert h.per_epoch["val_error"][-1, 0] < h.per_epoch["val_error"][0, 0]
+    assert not bool(h.per_step.diverged[0])
 
 
 def test_monitors_match_direct_computation(data):
     net = ob.mlp([4, 5, 3], seed=1, dtype=torch.float64)
     h = ob.train(net, ob.squared_error, data.one_hot(), lr=0.1, epochs=6, monitor_every=3,
                  sharpness=True, progress=False)
-    assert h.monitor["step"] == [0.0, 3.0]
+    assert h.monitor.steps.tolist() == [0, 3]
     loss = ob.functional_loss(net, ob.squared_error, data.x_train, data.one_hot().y_train)
     gc = ob.gradient_curvature(loss, ob.get_flat_params(net))
-    assert h.monitor["gTg"][0] == pytest.approx(gc.gTg)
-    assert h.monitor["gTHg"][0] == pytest.approx(gc.gTHg)
-    assert h.monitor["ratio"][0] == pytest.approx(0.05 * gc.gTHg / gc.gTg)
+    assert float(h.monitor.loss[0, 0]) == pytest.approx(gc.loss)
+    assert float(h.monitor["gTg"][0, 0]) == pytest.approx(gc.gTg)
+    assert float(h.monitor["gTHg"][0, 0]) == pytest.approx(gc.gTHg)
+    assert float(h.monitor["ratio"][0, 0]) == pytest.approx(0.05 * gc.gTHg / gc.gTg)
     exact_top = float(ob.hessian_eigenvalues(loss, ob.get_flat_params(net))[-1])
-    assert h.monitor["sharpness"][0] == pytest.approx(exact_top, rel=1e-3)
+    assert float(h.monitor["sharpness"][0, 0]) == pytest.approx(exact_top, rel=1e-3)
 
 
 def test_divergence_is_recorded_not_raised(data):
     small = ob.blobs(n=200, n_features=4, n_classes=3, spread=0.4, seed=0).one_hot()  # float32 overflows soon
     net = ob.mlp([4, 8, 3], activation="linear", seed=0)
     h = ob.train(net, ob.squared_error, small, lr=50.0, epochs=500, progress=False)
-    assert not math.isfinite(h.step_loss[-1])
-    assert len(h.step_loss) < 500
+    assert not math.isfinite(float(h.per_step.loss[-1, 0]))
+    assert h.per_step.loss.shape[0] < 500
+    assert int(h.per_step.diverged_at[0]) == h.per_step.loss.shape[0] - 1
 
 
 def test_adam_and_momentum_run(data):
     net = ob.mlp([4, 8, 3], seed=0, dtype=torch.float64)
     for kw in ({"optimizer": "adam"}, {"momentum": 0.9}):
         h = ob.train(net, ob.cross_entropy, data, lr=0.01, epochs=3, batch_size=50, progress=False, **kw)
-        assert h.epoch_train_loss[-1] < h.epoch_train_loss[0]
+        assert h.per_epoch.loss[-1, 0] < h.per_epoch.loss[0, 0]
 
 
 def test_gradient_descent_many_equals_separate_runs(data):

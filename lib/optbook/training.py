@@ -11,6 +11,7 @@ tensor computation instead of a Python loop over restarts).
 from __future__ import annotations
 
 import copy
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -31,62 +32,52 @@ from .spectrum import top_eigenvalue
 
 
 
-@dataclass
+@dataclass(frozen=True)
 class History:
-    """Everything `train` recorded; ``model`` is the trained copy.
+    """What `train` recorded, one `optbook.Runs` per cadence (R = 1), and the trained copy.
 
     Attributes
     ----------
-    step_loss, step_grad_norm : list of float
-        The minibatch loss and gradient norm at every step (before the update).
-    epoch_train_loss, epoch_train_error, epoch_val_loss, epoch_val_error : list of float
-        Full-set loss and classification error, before training and after each epoch
-        (epochs + 1 entries unless training diverged).
-    monitor : dict of str to list of float
-        ``"step"``, ``"gTg"``, ``"gTHg"``, ``"ratio"`` (and ``"sharpness"``) every
-        ``monitor_every`` steps.
-    model : torch.nn.Module or None
+    per_step : Runs
+        Every step: ``loss`` and ``grad_norm`` of the step's minibatch, before its update.
+    per_epoch : Runs
+        Before training and after each epoch (epochs + 1 entries unless training diverged):
+        ``loss`` is the full training-set cost; series ``"train_error"``, ``"val_loss"``,
+        ``"val_error"``.
+    monitor : Runs or None
+        Every ``monitor_every`` steps (None when not asked for): ``loss`` is the full training-set
+        cost; series ``"gTg"``, ``"gTHg"``, ``"ratio"`` (and ``"sharpness"``).
+    model : torch.nn.Module
         The trained copy.
-
-    Examples
-    --------
-    >>> from optbook.training import History
-    >>> history = History()
-    >>> history.record("gTg", 2)
-    >>> history.monitor
-    {'gTg': [2.0]}
     """
 
-    step_loss: list[float] = field(default_factory=list)
-    step_grad_norm: list[float] = field(default_factory=list)
-    epoch_train_loss: list[float] = field(default_factory=list)
-    epoch_train_error: list[float] = field(default_factory=list)
-    epoch_val_loss: list[float] = field(default_factory=list)
-    epoch_val_error: list[float] = field(default_factory=list)
-    monitor: dict[str, list[float]] = field(default_factory=dict)
-    model: nn.Module | None = None
+    per_step: Runs
+    per_epoch: Runs
+    monitor: Runs | None
+    model: nn.Module
 
-    def record(self, key: str, value: float) -> None:
-        """Append ``float(value)`` to the monitor series ``key`` (created when new).
 
-        Parameters
-        ----------
-        key : str
-            The series' name.
-        value : float
-            The value (anything ``float`` accepts, e.g. a 0-d tensor).
+class _Recorder:
+    """`train`'s lists while it runs; `finish` turns them into a `History`."""
 
-        Examples
-        --------
-        >>> import torch
-        >>> from optbook.training import History
-        >>> history = History()
-        >>> for value in (1, torch.tensor(0.5)):
-        ...     history.record("ratio", value)
-        >>> history.monitor["ratio"]
-        [1.0, 0.5]
-        """
-        self.monitor.setdefault(key, []).append(float(value))
+    def __init__(self) -> None:
+        self.series: dict[str, dict[str, list[float]]] = {"step": {}, "epoch": {}, "monitor": {}}
+
+    def add(self, cadence: str, **values: float) -> None:
+        for key, value in values.items():
+            self.series[cadence].setdefault(key, []).append(float(value))
+
+    def _runs(self, cadence: str, stepped: bool = False) -> Runs | None:
+        values = {k: torch.tensor(v, dtype=torch.float64)[:, None] for k, v in self.series[cadence].items()}
+        if not values:
+            return None
+        loss = values.pop("loss")
+        recorded = values.pop("step")[:, 0].to(torch.int64) if stepped else torch.arange(loss.shape[0])
+        grad_norm = values.pop("grad_norm", None)
+        return Runs(recorded, loss, grad_norm=grad_norm, series=values)
+
+    def finish(self, model: nn.Module) -> History:
+        return History(self._runs("step"), self._runs("epoch"), self._runs("monitor", stepped=True), model)
 
 
 def _make_optimizer(name: str, params, lr: float, momentum: float) -> torch.optim.Optimizer:
@@ -109,26 +100,20 @@ def _evaluate(model: nn.Module, loss_fn: Loss, x: Tensor, y: Tensor) -> tuple[fl
         return float(loss_fn(out, y)), classification_error(out, y)
 
 
-def _record_epoch(history: History, model: nn.Module, loss_fn: Loss, data: Split) -> None:
+def _record_epoch(recorder: _Recorder, model: nn.Module, loss_fn: Loss, data: Split) -> None:
     loss, err = _evaluate(model, loss_fn, data.x_train, data.y_train)
-    history.epoch_train_loss.append(loss)
-    history.epoch_train_error.append(err)
-    loss, err = _evaluate(model, loss_fn, data.x_val, data.y_val)
-    history.epoch_val_loss.append(loss)
-    history.epoch_val_error.append(err)
+    val_loss, val_err = _evaluate(model, loss_fn, data.x_val, data.y_val)
+    recorder.add("epoch", loss=loss, train_error=err, val_loss=val_loss, val_error=val_err)
 
 
-def _record_monitors(history: History, step: int, model: nn.Module, loss_fn: Loss, data: Split,
+def _record_monitors(recorder: _Recorder, step: int, model: nn.Module, loss_fn: Loss, data: Split,
                      lr: float, sharpness: bool) -> None:
     loss = functional_loss(model, loss_fn, data.x_train, data.y_train)
     theta = get_flat_params(model)
     gc = gradient_curvature(loss, theta)
-    history.record("step", step)
-    history.record("gTg", gc.gTg)
-    history.record("gTHg", gc.gTHg)
-    history.record("ratio", gc.ratio(lr))
+    recorder.add("monitor", step=step, loss=gc.loss, gTg=gc.gTg, gTHg=gc.gTHg, ratio=gc.ratio(lr))
     if sharpness:
-        history.record("sharpness", top_eigenvalue(loss, theta, max_iter=40, tol=1e-4))
+        recorder.add("monitor", sharpness=top_eigenvalue(loss, theta, max_iter=40, tol=1e-4))
 
 
 def train(
@@ -206,9 +191,9 @@ def train(
     >>> split = ob.blobs(n=60, n_classes=3, seed=0, dtype=torch.float64)
     >>> net = ob.mlp([2, 8, 3], seed=0, dtype=torch.float64)
     >>> history = ob.train(net, ob.cross_entropy, split, lr=0.5, epochs=5, monitor_every=2, progress=False)
-    >>> len(history.step_loss), len(history.epoch_train_loss), history.monitor["step"]
-    (5, 6, [0.0, 2.0, 4.0])
-    >>> history.epoch_train_loss[-1] < history.epoch_train_loss[0], history.model is not net
+    >>> history.per_step.loss.shape, history.per_epoch.loss.shape, history.monitor.steps.tolist()
+    (torch.Size([5, 1]), torch.Size([6, 1]), [0, 2, 4])
+    >>> bool(history.per_epoch.final_loss < history.per_epoch.loss[0]), history.model is not net
     (True, True)
     """
     if not isinstance(model, nn.Module):
@@ -226,8 +211,8 @@ def train(
     net = copy.deepcopy(model)
     opt = _make_optimizer(optimizer, [p for p in net.parameters() if p.requires_grad], lr, momentum)
     rng = torch.Generator().manual_seed(seed)
-    history = History(model=net)
-    _record_epoch(history, net, loss_fn, data)
+    recorder = _Recorder()
+    _record_epoch(recorder, net, loss_fn, data)
     step = 0
     epochs_iter = range(epochs)
     if _show_progress(progress):
@@ -238,24 +223,23 @@ def train(
         order = torch.randperm(n, generator=rng) if batch_size < n else torch.arange(n)
         for start in range(0, n, batch_size):
             if monitor_every and step % monitor_every == 0:
-                _record_monitors(history, step, net, loss_fn, data, lr, sharpness)
+                _record_monitors(recorder, step, net, loss_fn, data, lr, sharpness)
             idx = order[start : start + batch_size]
             loss = loss_fn(net(data.x_train[idx]), data.y_train[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             grad_norm = torch.sqrt(sum((p.grad**2).sum() for p in net.parameters() if p.grad is not None)).item()
-            history.step_loss.append(loss.item())
-            history.step_grad_norm.append(float(grad_norm))
+            recorder.add("step", loss=loss.item(), grad_norm=grad_norm)
             if not torch.isfinite(loss):
                 break  # diverged: keep the history up to here, the caller can show it
             opt.step()
             step += 1
-        _record_epoch(history, net, loss_fn, data)
-        if not torch.isfinite(torch.tensor(history.step_loss[-1])):
+        _record_epoch(recorder, net, loss_fn, data)
+        if not math.isfinite(recorder.series["step"]["loss"][-1]):
             break
     for p in net.parameters():
         p.grad = None
-    return history
+    return recorder.finish(net)
 
 
 def gradient_descent_many(

@@ -23,6 +23,7 @@ from torch import Tensor
 
 from .._validate import check_positive, check_positive_int, check_tensor, check_vector, check_seed
 from ..curvature import gradient
+from ..runs import Runs
 from ..spectrum import hessian_eigenvalues
 
 LOSSES = ("squared", "cross_entropy")
@@ -179,34 +180,6 @@ def _adam(params: list[Tensor], grads: Sequence[Tensor], state: dict, lr: float,
         p.sub_(lr * step)
 
 
-@dataclass(frozen=True)
-class Table1Setup:
-    """The settings of the page's repetition of Swirszcz et al.'s Table 1 (the paper does not state its own).
-
-    The paper gives the network (2-h-1, h = 2..7), the data (XOR, jellyfish), the two optimizers and
-    what counts as success (zero training error); not the initialization, the step sizes, the
-    number of steps or the number of runs behind each percentage.
-    """
-
-    hidden: tuple[int, ...] = (2, 3, 4, 5, 6, 7)
-    starts: int = 200
-    steps: int = 2000
-    lr_gd: float = 0.5
-    lr_adam: float = 0.01
-    # the step-size check: gradient descent at a smaller step, run longer so that it finishes too
-    small_lr_gd: float = 0.1
-    small_lr_steps: int = 10000
-    # sigmoid hidden units learn more slowly: the same step sizes, run longer
-    sigmoid_steps: int = 10000
-
-    def lr(self, optimizer: str) -> float:
-        """The step size used for ``optimizer`` ("gd" or "adam")."""
-        if optimizer not in ("gd", "adam"):
-            raise ValueError(f"optimizer must be 'gd' or 'adam', got {optimizer!r}")
-        return self.lr_gd if optimizer == "gd" else self.lr_adam
-
-
-TABLE1 = Table1Setup()
 # Swirszcz, Czarnecki & Pascanu (2016), Table 1: % of runs reaching zero training error, h = 2..7,
 # keyed by (data set, optimizer) for ReLU units and (data set, optimizer, "sigmoid") for sigmoid units
 PAPER_TABLE1 = {("XOR", "adam"): (28, 52, 68, 81, 91, 97), ("XOR", "gd"): (23, 47, 70, 80, 89, 89),
@@ -331,18 +304,13 @@ def _one_relu_gradient(params: Tensor, x: Tensor, y: Tensor) -> Tensor:
                         (r * torch.relu(pre)).sum(-1), r.sum(-1)], dim=-1)
 
 
-@dataclass(frozen=True)
-class DescentEnds:
-    """Where batched gradient descent ended: start and final parameters [R, P] and final costs [R]."""
-
-    starts: Tensor
-    finals: Tensor
-    costs: Tensor
-
-
 def one_relu_descent(x: Tensor, y: Tensor, starts: int = 500, lr: float = 0.005, steps: int = 4000,
-                     scale: float = 2.0, seed: int = 0) -> DescentEnds:
-    """Gradient descent on D1-style one-ReLU regression from ``starts`` N(0, scale^2) starts at once."""
+                     scale: float = 2.0, seed: int = 0) -> Runs:
+    """Gradient descent on D1-style one-ReLU regression from ``starts`` N(0, scale^2) starts at once.
+
+    Returns a `optbook.Runs` recorded at the start and the end (``steps`` [0, steps]): ``loss``
+    [2, R], ``params`` [2, R, 4].
+    """
     check_positive_int("starts", starts)
     check_positive("lr", lr)
     check_positive_int("steps", steps)
@@ -353,4 +321,5 @@ def one_relu_descent(x: Tensor, y: Tensor, starts: int = 500, lr: float = 0.005,
     theta = theta0.clone()
     for _ in range(steps):
         theta -= lr * _one_relu_gradient(theta, x, y)
-    return DescentEnds(theta0, theta, _one_relu_cost(theta, x, y))
+    loss = torch.stack([_one_relu_cost(theta0, x, y), _one_relu_cost(theta, x, y)])
+    return Runs(torch.tensor([0, steps]), loss, params=torch.stack([theta0, theta]), settings={"lr": lr})

@@ -21,30 +21,6 @@ from .._validate import check_positive, check_positive_int, check_seed
 from ..data import Split
 
 
-@dataclass(frozen=True)
-class ChapterSettings:
-    """The settings of the local-minima page's experiments, in one place for the page and its claims test."""
-
-    convex_restarts: int = 8        # logistic regression starts
-    weight_decay: float = 0.01
-    convex_steps: int = 300
-    net_sizes: tuple[int, ...] = (64, 16, 10)   # the small ReLU network of sections 1-3
-    net_runs: int = 8
-    net_lr: float = 0.5
-    net_steps: int = 300
-    widths: tuple[int, ...] = (2, 4, 8, 16, 32, 64)   # the restarts of section 6
-    restarts: int = 30
-    restart_steps: int = 250
-    restart_lr: float = 0.5
-    momentum: float = 0.9
-
-    def restart_kwargs(self, **changes) -> dict:
-        """Keyword arguments of `train_restarts` for the page's width sweep (``changes`` override them)."""
-        return dict(dict(widths=self.widths, restarts=self.restarts, steps=self.restart_steps,
-                         lr=self.restart_lr, momentum=self.momentum), **changes)
-
-
-CHAPTER = ChapterSettings()
 
 
 @dataclass(frozen=True)
