@@ -1,4 +1,4 @@
-"""Unit tests for optbook.restarts: hand-written gradients vs autograd, batching, argument checks."""
+"""Unit tests for optbook.local_minima.restarts: the flat layout, batching, argument checks."""
 
 from __future__ import annotations
 
@@ -14,16 +14,14 @@ def _small_split(n: int = 60) -> ob.Split:
     return ob.Split(d.x_train[:n], d.y_train[:n], d.x_val[:40], d.y_val[:40])
 
 
-def test_hand_gradients_match_autograd():
-    data = _small_split()
-    params = [p.requires_grad_(True) for p in rs.init_one_hidden_layer(64, 5, 10, 3, 0, torch.float64)]
-    one_hot = torch.nn.functional.one_hot(data.y_train, 10).double()
-    loss, grads = rs._loss_and_gradients(params, data.x_train, one_hot)
-    auto = rs._per_run_cross_entropy(rs.batched_relu_logits(params, data.x_train), data.y_train)
-    auto_grads = torch.autograd.grad(auto.sum(), params)
-    assert torch.allclose(loss, auto.detach())
-    for g, a in zip(grads, auto_grads):
-        assert torch.allclose(g, a)
+def test_flat_starts_are_the_mlp_layout():
+    """The stacked initializations, flattened, are the parameters of `ob.mlp` with the same weights."""
+    init = rs.init_one_hidden_layer(64, 5, 10, 3, 0, torch.float64)
+    net = ob.mlp([64, 5, 10], activation="relu", dtype=torch.float64)
+    with torch.no_grad():
+        net[0].weight.copy_(init[0][1].T); net[0].bias.copy_(init[1][1])
+        net[2].weight.copy_(init[2][1].T); net[2].bias.copy_(init[3][1])
+    assert torch.equal(rs._flat_starts(init)[1], ob.get_flat_params(net))
 
 
 def test_batched_runs_equal_separate_runs():

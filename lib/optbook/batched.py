@@ -214,20 +214,69 @@ def mlp_losses(loss: LossFn, thetas: Tensor) -> Tensor:
     return _forward(model, column_loss, loss.inputs, thetas)
 
 
-def _forward(model: nn.Sequential, column_loss: ColumnLoss, inputs: Tensor, thetas: Tensor) -> Tensor:
-    """The batched forward pass and loss, unchecked: diverged (non-finite) runs stay non-finite."""
+def mlp_outputs(model: nn.Sequential, inputs: Tensor, thetas: Tensor, first_layer: Tensor | None = None) -> Tensor:
+    """The outputs of a plain MLP at each row of ``thetas``, laid out [runs, outputs, examples].
+
+    The library's one batched forward pass: `mlp_losses` (and so `evaluator`, `batched_loss`,
+    `optbook.gradient_descent_many`), the landscape's planes and the restarts of the local-minima
+    page all run through it. Differentiable; without gradients (``torch.no_grad``) the activations
+    run in place. Nothing is checked (callers check): diverged runs stay non-finite.
+
+    Parameters
+    ----------
+    model : nn.Sequential
+        A plain MLP (see `plain_mlp`); only its structure is used, never its parameters.
+    inputs : Tensor, shape (N, in)
+        The examples, shared by every run.
+    thetas : Tensor, shape (R, P)
+        One flat parameter vector per run, in the model's layout; with ``first_layer``, only the
+        parameters after the first layer's (the first layer's are then not needed).
+    first_layer : Tensor, shape (R, out, N), optional
+        The first Linear layer's output, when the caller has it already (the landscape computes
+        it affinely in the plane's coordinates); that layer is then skipped.
+
+    Returns
+    -------
+    Tensor, shape (R, outputs, N)
+
+    Examples
+    --------
+    >>> import torch
+    >>> import optbook as ob
+    >>> net = ob.mlp([2, 3, 2], seed=0, dtype=torch.float64)
+    >>> x = torch.randn(5, 2, dtype=torch.float64)
+    >>> out = mlp_outputs(net, x, ob.get_flat_params(net)[None])
+    >>> out.shape, torch.allclose(out[0].T, net(x))
+    (torch.Size([1, 2, 5]), True)
+    """
     named = _named_trainable(model)
+    if first_layer is not None:
+        named = [(name, p) for name, p in named if not name.startswith("0.")]
     sizes = [p.numel() for _, p in named]
-    pieces = {name: piece.reshape(-1, *p.shape) for (name, p), piece in zip(named, thetas.split(sizes, dim=1))}
-    h = inputs.T.to(thetas.dtype)  # [in, examples], shared by every run
+    # contiguous pieces: a strided bias would give baddbmm's output a classes-last layout (2x slower loss)
+    pieces = {name: piece.reshape(-1, *p.shape).contiguous()
+              for (name, p), piece in zip(named, thetas.split(sizes, dim=1))}
+    h, fresh = inputs.T.to(thetas.dtype), False  # [in, examples], shared by every run
+    in_place = not torch.is_grad_enabled()
     for index, layer in enumerate(model):
         if isinstance(layer, nn.Linear):
-            h = torch.matmul(pieces[f"{index}.weight"], h)  # [R, out, examples]
-            if layer.bias is not None:
-                h = h + pieces[f"{index}.bias"][:, :, None]
+            if index == 0 and first_layer is not None:
+                h = first_layer
+            elif layer.bias is not None and h.dim() == 3:
+                h = torch.baddbmm(pieces[f"{index}.bias"][:, :, None], pieces[f"{index}.weight"], h)
+            else:
+                h = torch.matmul(pieces[f"{index}.weight"], h)  # [R, out, examples]
+                if layer.bias is not None:
+                    h = h + pieces[f"{index}.bias"][:, :, None]
+            fresh = True
         else:
-            h = ELEMENTWISE[type(layer)](h)
-    return column_loss(h)
+            h = (IN_PLACE if in_place and fresh else ELEMENTWISE)[type(layer)](h)
+    return h
+
+
+def _forward(model: nn.Sequential, column_loss: ColumnLoss, inputs: Tensor, thetas: Tensor) -> Tensor:
+    """The batched loss, unchecked: diverged (non-finite) runs stay non-finite."""
+    return column_loss(mlp_outputs(model, inputs, thetas))
 
 
 def evaluator(loss: LossFn) -> Callable[[Tensor], Tensor]:

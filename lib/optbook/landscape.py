@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
 from ._validate import check_positive_int, check_tensor, check_vector, check_seed
-from .batched import IN_PLACE, columnwise_loss, plain_mlp
+from .batched import ColumnLoss, columnwise_loss, mlp_outputs, plain_mlp
 from .curvature import hessian
 from .params import LossFn, _named_trainable, unflatten
 
@@ -86,53 +86,33 @@ def auto_chunk_size(loss: LossFn, theta: Tensor, cache_bytes: int = CACHE_BYTES)
     return int(min(MAX_CHUNK, max(MIN_CHUNK, cache_bytes // largest)))
 
 
-def _mlp_combinations(loss: LossFn, model: nn.Sequential, center: Tensor, directions: Tensor,
-                      coefficients: Tensor, chunk_size: int | None) -> Tensor:
+def _mlp_combinations(loss: LossFn, model: nn.Sequential, columnwise: ColumnLoss, center: Tensor,
+                      directions: Tensor, coefficients: Tensor, chunk_size: int | None) -> Tensor:
     """`_evaluate_combinations` for a plain MLP, exploiting that its first layer is linear in theta.
 
     The first layer's pre-activations W(c) X^T + b(c) are affine in the coefficients c, so they are
-    computed once for the centre and each direction and then combined per point (one small matrix
-    product for a whole chunk); the later layers run as one batched matrix product per chunk.
-    Activations are kept as [points, units, examples] so that the loss's reductions over classes
-    run along contiguous memory. Exact up to floating-point rounding.
+    computed once for the centre and each direction and combined per point (one small matrix
+    product for a whole chunk); the rest runs in `optbook.batched.mlp_outputs`, the library's one
+    batched forward pass. Exact up to floating-point rounding.
     """
     x = loss.inputs
     n = x.shape[0]
     pieces = [unflatten(model, v.to(x.dtype)) for v in (center, *directions)]
     first = [p["0.weight"] @ x.T + (p["0.bias"][:, None] if "0.bias" in p else 0) for p in pieces]
     base, slopes = first[0].reshape(1, -1), torch.stack(first[1:]).flatten(1)  # [1, h*n], [k, h*n]
-    layers = []  # per later layer: (centre weight, direction weights [k, out*in], centre bias, direction biases)
-    for index, layer in enumerate(model):
-        if index and isinstance(layer, nn.Linear):
-            w = [p[f"{index}.weight"] for p in pieces]
-            b = [p[f"{index}.bias"] for p in pieces] if layer.bias is not None else None
-            layers.append((w[0], torch.stack(w[1:]).flatten(1), b and b[0], b and torch.stack(b[1:])))
-        elif index:
-            layers.append(IN_PLACE[type(layer)])
+    skip = sum(p.numel() for name, p in _named_trainable(model) if name.startswith("0."))
+    center_rest, directions_rest = center[skip:].to(x.dtype), directions[:, skip:].to(x.dtype)
     widest = max(m.out_features for m in model if isinstance(m, nn.Linear))
     chunk = chunk_size or int(min(MAX_CHUNK, CACHE_BYTES // (n * widest * x.element_size())))
     if chunk < MIN_CHUNK:  # wide layers: batching only adds memory traffic, go point by point (measured)
         chunk = 1
-    columnwise = columnwise_loss(loss.loss_fn, loss.targets)
     values = []
     with torch.no_grad():
         for start in range(0, coefficients.shape[0], chunk):
             coef = coefficients[start : start + chunk].to(x.dtype)  # [c, k]
             h = torch.addmm(base, coef, slopes).view(coef.shape[0], -1, n)
-            for layer in layers:
-                if callable(layer):
-                    h = layer(h)
-                    continue
-                w0, wd, b0, bd = layer
-                weight = w0 + (coef @ wd).view(-1, *w0.shape)
-                if b0 is None:
-                    h = torch.bmm(weight, h)
-                else:
-                    h = torch.baddbmm((b0 + coef @ bd)[:, :, None], weight, h)
-            if columnwise is not None:
-                values.append(columnwise(h))
-            else:  # an unknown loss: one call per point, on outputs in the usual [examples, classes]
-                values.append(torch.stack([loss.loss_fn(out.T, loss.targets) for out in h]))
+            rest = center_rest + coef @ directions_rest  # the parameters after the first layer's
+            values.append(columnwise(mlp_outputs(model, x, rest, first_layer=h)))
     return torch.cat(values).to(center.dtype)
 
 
@@ -140,8 +120,9 @@ def _evaluate_combinations(loss: LossFn, center: Tensor, directions: Tensor, coe
                            chunk_size: int | None) -> Tensor:
     """J(center + coefficients @ directions) for each row of ``coefficients``, vmapped in chunks."""
     model = plain_mlp(loss)
-    if model is not None:
-        return _mlp_combinations(loss, model, center, directions, coefficients, chunk_size)
+    columnwise = columnwise_loss(loss.loss_fn, loss.targets) if model is not None else None
+    if columnwise is not None:
+        return _mlp_combinations(loss, model, columnwise, center, directions, coefficients, chunk_size)
     chunk = chunk_size or auto_chunk_size(loss, center)
     batched = torch.func.vmap(loss)
     values = []

@@ -15,10 +15,14 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .._validate import check_positive, check_positive_int, check_seed
+from ..batched import evaluator, mlp_outputs
 from ..data import Split
+from ..losses import cross_entropy
+from ..models import mlp
+from ..params import functional_loss
 
 
 
@@ -66,31 +70,25 @@ def init_one_hidden_layer(n_in: int, width: int, n_out: int, restarts: int, seed
             uniform(width, n_out, fan_in=width), uniform(n_out, fan_in=width)]
 
 
-def batched_relu_logits(params: Sequence[Tensor], x: Tensor) -> Tensor:
-    """Logits [R, N, C] of R one-hidden-layer ReLU nets (params stacked on dim 0) on inputs [N, D]."""
+def _flat_starts(params: Sequence[Tensor]) -> Tensor:
+    """`init_one_hidden_layer`'s [W1, b1, W2, b2] as flat vectors [R, P] in `optbook.mlp`'s layout."""
     w1, b1, w2, b2 = params
-    hidden = torch.relu(torch.matmul(x, w1) + b1[:, None, :])
-    return torch.baddbmm(b2[:, None, :], hidden, w2)
+    return torch.cat([w1.transpose(1, 2).flatten(1), b1, w2.transpose(1, 2).flatten(1), b2], dim=1)
 
 
-def _per_run_cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
-    logp = torch.log_softmax(logits, dim=-1)
-    return -logp.gather(-1, labels.expand(logits.shape[0], -1)[..., None]).squeeze(-1).mean(-1)
-
-
-@torch.no_grad()
-def _loss_and_gradients(params: Sequence[Tensor], x: Tensor, one_hot: Tensor) -> tuple[Tensor, list[Tensor]]:
-    """Per-run mean cross-entropy [R] and its gradients, by hand (backprop written out: ~2x autograd)."""
-    w1, b1, w2, b2 = params
-    pre = torch.matmul(x, w1).add_(b1[:, None, :])
-    hidden = torch.relu(pre)
-    logits = torch.baddbmm(b2[:, None, :], hidden, w2)
-    logp = torch.log_softmax(logits, dim=-1)
-    loss = -(logp * one_hot).sum(-1).mean(-1)
-    d_logits = logp.exp_().sub_(one_hot).div_(x.shape[0])
-    d_hidden = torch.bmm(d_logits, w2.transpose(1, 2)).mul_(pre > 0)
-    grads = [torch.matmul(x.T, d_hidden), d_hidden.sum(1), torch.bmm(hidden.transpose(1, 2), d_logits), d_logits.sum(1)]
-    return loss, grads
+def _final_numbers(model: nn.Sequential, thetas: Tensor, data: Split, cost) -> dict[str, Tensor]:
+    """Train/test cost and error and the final gradient norm of each run [R] (one batched forward each)."""
+    with torch.enable_grad():
+        thetas = thetas.detach().requires_grad_(True)
+        loss = cost(thetas)
+        (grads,) = torch.autograd.grad(loss.sum(), thetas)
+    out_train = mlp_outputs(model, data.x_train, thetas.detach())  # [R, classes, examples]
+    out_test = mlp_outputs(model, data.x_val, thetas.detach())
+    test_loss = evaluator(functional_loss(model, cross_entropy, data.x_val, data.y_val))(thetas.detach())
+    return {"train_loss": loss.detach(), "test_loss": test_loss,
+            "train_error": (out_train.argmax(1) != data.y_train).double().mean(-1),
+            "test_error": (out_test.argmax(1) != data.y_val).double().mean(-1),
+            "final_grad_norm": grads.norm(dim=1)}
 
 
 @torch.no_grad()
@@ -118,25 +116,21 @@ def train_restarts(
         raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
     x, y = data.x_train, data.y_train
     n_classes = data.n_classes
-    one_hot = torch.nn.functional.one_hot(y, n_classes).to(x.dtype)
     rows = {k: [] for k in ("train_loss", "test_loss", "train_error", "test_error", "final_grad_norm")}
     for i, width in enumerate(widths):
-        params = init_one_hidden_layer(x.shape[1], width, n_classes, restarts, seed * 1000 + i, x.dtype)
-        velocity = [torch.zeros_like(p) for p in params]
+        model = mlp([x.shape[1], width, n_classes], activation="relu", dtype=x.dtype)  # the layout only
+        cost = evaluator(functional_loss(model, cross_entropy, x, y))  # the one batched forward, [R, P] -> [R]
+        thetas = _flat_starts(init_one_hidden_layer(x.shape[1], width, n_classes, restarts, seed * 1000 + i, x.dtype))
+        velocity = torch.zeros_like(thetas)
         for _ in range(steps):
-            _, grads = _loss_and_gradients(params, x, one_hot)
-            for p, v, g in zip(params, velocity, grads):
-                v.mul_(momentum).add_(g)
-                p.sub_(lr * v)
-        loss, grads = _loss_and_gradients(params, x, one_hot)
-        grad_norm = torch.sqrt(sum((g.reshape(restarts, -1) ** 2).sum(1) for g in grads))
-        out_train = batched_relu_logits(params, x)
-        out_test = batched_relu_logits(params, data.x_val)
-        rows["train_loss"].append(loss)
-        rows["test_loss"].append(_per_run_cross_entropy(out_test, data.y_val))
-        rows["train_error"].append((out_train.argmax(-1) != y).double().mean(-1))
-        rows["test_error"].append((out_test.argmax(-1) != data.y_val).double().mean(-1))
-        rows["final_grad_norm"].append(grad_norm)
+            with torch.enable_grad():
+                point = thetas.requires_grad_(True)
+                (grads,) = torch.autograd.grad(cost(point).sum(), point)
+            thetas = thetas.detach()
+            velocity.mul_(momentum).add_(grads)
+            thetas.sub_(lr * velocity)
+        for key, value in _final_numbers(model, thetas, data, cost).items():
+            rows[key].append(value)
     arrays = {k: torch.stack(v).double().numpy() for k, v in rows.items()}
     return RestartResults(widths=widths, steps=steps, lr=float(lr), momentum=float(momentum), **arrays)
 
