@@ -48,8 +48,8 @@ def test_convex_starts_agree(digits, seed):
     claim("convex: range of final costs", convex.cost.max() - convex.cost.min(), "<", ROUNDING)
     claim("convex: final gradient norms", convex.grad_norm, "<", ROUNDING)
     # "the parameters are not all the same ... remove the bias shift and the end points coincide"
-    claim("convex: spread of end points", convex.parameter_spread(), ">", 0.5)
-    claim("convex: spread without the bias shift", convex.spread_without_bias_shift(), "<", 1e-4)
+    claim("convex: spread of end points", convex.max_distance_from_mean(), ">", 0.5)
+    claim("convex: spread without the bias shift", convex.max_distance_without_bias_shift(), "<", 1e-4)
 
 
 def test_network_starts_end_apart_at_different_costs(trained_nets):
@@ -227,7 +227,7 @@ def test_restart_spread_and_mean_fall_with_width(digits, seed):
     res = rs.train_restarts(digits, **CH.restart_kwargs(widths=(2, 8, 32)), seed=seed)
     for which in ("train_loss", "test_loss"):
         # "the spread and the mean of both costs fall with width" (each width against the previous one)
-        claim(f"{which}: spread at a width / spread at the previous width", res.spread(which)[1:] / res.spread(which)[:-1], "<", 1.0)
+        claim(f"{which}: spread at a width / spread at the previous width", res.std(which)[1:] / res.std(which)[:-1], "<", 1.0)
         claim(f"{which}: mean at a width / mean at the previous width", res.mean(which)[1:] / res.mean(which)[:-1], "<", 1.0)
     # "the worst 2-unit network ends above training cost 0.3, every wider one below it"
     claim("worst 2-unit training cost", res.train_loss[0].max(), ">", 0.3)

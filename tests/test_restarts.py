@@ -41,15 +41,15 @@ def test_batched_runs_equal_separate_runs():
 def test_results_shapes_and_summaries():
     res = rs.train_restarts(_small_split(), widths=(2, 4), restarts=3, steps=5)
     assert res.train_loss.shape == (2, 3) and res.widths == (2, 4)
-    assert res.spread("train_loss").shape == (2,) and res.mean("test_error").shape == (2,)
+    assert res.std("train_loss").shape == (2,) and res.mean("test_error").shape == (2,)
     with pytest.raises(ValueError, match="which"):
-        res.spread("accuracy")
+        res.std("accuracy")
 
 
 def test_convex_restarts_reach_one_cost():
     res = rs.convex_restarts(_small_split(), restarts=4, steps=400, weight_decay=0.05)
     assert res.cost.max() - res.cost.min() < 1e-9
-    assert res.spread_without_bias_shift() < 1e-4 < res.parameter_spread()
+    assert res.max_distance_without_bias_shift() < 1e-4 < res.max_distance_from_mean()
 
 
 def test_argument_checks():

@@ -66,7 +66,6 @@ __all__ = [
     "stable_step_limit",
     "RunVerdict",
     "run_verdict",
-    "spread",
     "mode_flow",
     "mode_trajectory",
     "hyperbolas",
@@ -697,12 +696,6 @@ def run_verdict(
     if rising:
         text += f", {rising} still rising"
     return RunVerdict("learning", settled, rising, first, swing, text)
-
-
-def spread(values: Tensor) -> float:
-    """(max - min) / mean: how far a quantity that theory says is constant is from constant."""
-    values = values.reshape(-1).to(torch.float64)
-    return float((values.max() - values.min()) / values.mean())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ class RestartResults:
     lr: float
     momentum: float
 
-    def spread(self, which: str = "test_loss") -> np.ndarray:
+    def std(self, which: str = "test_loss") -> np.ndarray:
         """Standard deviation across restarts, one value per width."""
         return getattr(self, _check_which(which)).std(axis=1, ddof=1)
 
@@ -144,12 +144,12 @@ class ConvexRestarts:
     weights: Tensor
     biases: Tensor
 
-    def parameter_spread(self) -> float:
+    def max_distance_from_mean(self) -> float:
         """Largest distance of any run's (weights, biases) from the runs' mean: how far apart the ends are."""
         flat = torch.cat([self.weights.flatten(1), self.biases], 1)
         return float((flat - flat.mean(0)).norm(dim=1).max())
 
-    def spread_without_bias_shift(self) -> float:
+    def max_distance_without_bias_shift(self) -> float:
         """The same, after removing each run's mean bias (the flat direction of the softmax)."""
         biases = self.biases - self.biases.mean(1, keepdim=True)
         flat = torch.cat([self.weights.flatten(1), biases], 1)
