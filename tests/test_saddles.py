@@ -111,24 +111,9 @@ def test_random_starts_lie_at_the_given_distances():
     np.testing.assert_allclose((starts - 1).norm(dim=-1).numpy(), [0.1] * 3 + [2.0] * 3)
 
 
-def test_plots_return_figures_even_for_divergent_settings():
+def test_the_saddle_figure_is_a_figure():
     import matplotlib.pyplot as plt
 
-    frames = []
-    for args in [("gradient descent", 1.1, 1e-3, 0.0), ("Newton", 0.45, 0.0, 0.05), ("saddle-free Newton", 0.1, 0.1, 0.0)]:
-        values = dict(zip(["method", "lr", "start_x2", "noise"], args))
-        frames.append(ob.figures.widgets.render_png(sd.saddle_widget, values))
-        assert frames[-1][:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(set(frames)) == 3
-    assert len(sd.saddle_widget._scenes) == 1  # one background, repainted for every setting
-    fig, update, _ = sd.saddle_widget._scene_for(values, 72)
-    texts = [a.get_text() for a in update(method="gradient descent", lr=1.1, start_x2=1e-3, noise=0.0)
-             if isinstance(a, matplotlib.text.Text)]
-    assert "run 1: diverged at step" in texts[0] and texts[1] == "gradient descent, step 1.1, noise 0"
-    starts = torch.tensor([[1.5, 1e-3], [-1.2, -5e-4]], dtype=torch.float64)
-    fig = sd.plot_saddle_run(sd.run_method(sd.saddle_cost, starts, "Newton", 0.45, 20, derivatives=sd.saddle_derivatives))
-    assert isinstance(fig, matplotlib.figure.Figure)
-    plt.close(fig)
     fig = sd.plot_saddle_figure([-2.0, 2.0])
     assert isinstance(fig, matplotlib.figure.Figure)
     plt.close(fig)

@@ -37,7 +37,7 @@ from ..runs import Runs
 from ..spectrum import hessian_eigenvalues
 from ..params import LossFn, functional_loss, num_params
 from ..losses import squared_error
-from ..figures import BlitPlot, new_figure, pale_colormap
+from ..figures import new_figure
 
 METHODS = ("gradient descent", "Newton", "saddle-free Newton")
 Derivatives = Callable[[Tensor], tuple[Tensor, Tensor]]
@@ -315,135 +315,6 @@ def plot_saddle_figure(eigenvalues: Sequence[float]):
     ax3.set_title("Hessian eigenvalues at the saddle")
     fig.tight_layout()
     return fig
-
-
-_PALE_COOLWARM = pale_colormap("coolwarm")
-
-
-def _segments_inside(path: np.ndarray, box: float) -> tuple[np.ndarray, int | None]:
-    """The part of a path before it first leaves the square [-box, box]^2, and that step."""
-    finite = np.isfinite(path).all(axis=-1)
-    inside = finite & (np.abs(path) <= box).all(axis=-1)
-    if inside.all():
-        return path, None
-    first_out = int(np.argmin(inside))
-    return path[: first_out + 1], first_out
-
-
-def _saddle_run_axes(fig, steps: int, box: float):
-    """The fixed background of `_saddle_run_panels`: the contour panel and the cost panel with their limits
-    and labels; returns the two axes, the (empty) title and the (empty) notes text to fill in."""
-    grid = np.linspace(-box, box, 121)
-    x1, x2 = np.meshgrid(grid, grid)
-    ax, ax_cost = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
-    # a pale colour map drawn opaque: alpha blending and smooth interpolation slow every redraw
-    ax.imshow(x1**2 - x2**2, extent=(-box, box, -box, box), origin="lower", cmap=_PALE_COOLWARM,
-              vmin=-box**2, vmax=box**2, interpolation="nearest")
-    ax.contour(x1, x2, x1**2 - x2**2, levels=np.linspace(-box**2, box**2, 9), colors="k", linewidths=0.3)
-    ax.plot([0], [0], "k*", ms=12, label="saddle")
-    ax.set_xlim(-box, box)
-    ax.set_ylim(-box, box)
-    ax.set_aspect("equal")
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
-    title = ax.set_title(" ")
-    ax_cost.axhline(0, color="k", lw=0.8, ls=":")
-    ax_cost.set_xlabel("step")
-    ax_cost.set_ylabel("cost $x_1^2 - x_2^2$")
-    ax_cost.set_xlim(-0.05 * steps, 1.05 * steps)
-    ax_cost.set_ylim(-box**2 - 0.5, box**2 + 0.5)
-    ax_cost.set_title("cost (cut where a run leaves the window)")
-    notes_text = ax_cost.text(0.02, 0.02, "", transform=ax_cost.transAxes, fontsize=8, va="bottom")
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
-    return ax, ax_cost, title, notes_text
-
-
-def _saddle_run_panels(fig, n_runs: int, steps: int, box: float = 2.0) -> Callable[[Runs, str], list]:
-    """Draw the fixed part of `plot_saddle_run` on ``fig``; return ``draw(traj, title) -> artists``.
-
-    The background (contours of x1^2 - x2^2, axes with fixed limits, labels) is drawn once;
-    ``draw`` sets the data of the ``n_runs`` paths, cost curves, end markers and texts, so a
-    widget can repaint only those (see `optbook.figures.BlitPlot`).
-    """
-    check_positive_int("n_runs", n_runs)
-    check_positive_int("steps", steps)
-    check_positive("box", box)
-    ax, ax_cost, title, notes_text = _saddle_run_axes(fig, steps, box)
-    limit = box**2 + 0.4
-    runs = []
-    for b in range(n_runs):
-        color = f"C{b % 10}"
-        (path_line,) = ax.plot([], [], "-o", color=color, ms=2.5, lw=1.2)
-        (start_mark,) = ax.plot([], [], "s", color=color, ms=6)
-        (cost_line,) = ax_cost.plot([], [], color=color, lw=1.5)
-        (end_mark,) = ax_cost.plot([], [], "x", color=color, ms=9, mew=2)
-        runs.append((path_line, start_mark, cost_line, end_mark))
-
-    def draw(traj: Runs, title_text: str) -> list:
-        paths = traj.params.detach().numpy()
-        costs = traj.loss.detach().numpy()
-        if paths.shape[1] != n_runs or paths.shape[0] > steps + 1:
-            raise ValueError(f"expected {n_runs} runs of at most {steps} steps, got {paths.shape[1]} of {paths.shape[0] - 1}")
-        notes = []
-        for b, (path_line, start_mark, cost_line, end_mark) in enumerate(runs):
-            path, left_at = _segments_inside(paths[:, b], box)
-            path_line.set_data(path[:, 0], path[:, 1])
-            start_mark.set_data(path[:1, 0], path[:1, 1])
-            shown = costs[: (left_at + 1 if left_at is not None else costs.shape[0]), b]
-            cost_line.set_data(np.arange(shown.size), np.clip(shown, -limit, limit))
-            end_mark.set_visible(left_at is not None)
-            if left_at is not None:
-                rising = not shown[-1] < shown[0]  # a NaN (blow-up) counts as rising
-                word = "diverged" if rising else "escaped the saddle"
-                notes.append(f"run {b + 1}: {word} at step {left_at}")
-                end = np.clip(np.nan_to_num(shown[-1], nan=limit), -limit, limit)
-                end_mark.set_data([shown.size - 1], [end])
-                end_mark.set_marker("x" if rising else "v")
-            else:
-                final = np.linalg.norm(paths[-1, b])
-                where = "at the saddle" if final < 1e-6 else "near the saddle" if final < 0.1 else "inside the window"
-                notes.append(f"run {b + 1}: {where} after {paths.shape[0] - 1} steps (|x| = {final:.1e})")
-        notes_text.set_text("\n".join(notes))
-        title.set_text(title_text)
-        return [artist for run in runs for artist in run] + [notes_text, title]
-
-    return draw
-
-
-def plot_saddle_run(traj: Runs, box: float = 2.0, title: str | None = None):
-    """Trajectories on the contours of x1^2 - x2^2 (left) and their cost curves (right).
-
-    A run that leaves the window is cut where it leaves, with a label saying whether it escaped
-    the saddle (cost falling) or diverged (cost rising: the step is too large for the positive
-    curvature, eps > 2 / lambda_max = 1).
-    """
-    fig = new_figure((8.5, 3.6))
-    draw = _saddle_run_panels(fig, traj.params.shape[1], traj.params.shape[0] - 1, box)
-    draw(traj, title or f"{traj.settings['method']}, step {traj.settings['lr']:g}")
-    return fig
-
-
-
-
-def saddle_widget_build(fig, setup: SaddlePointsSetup = SADDLE_POINTS) -> Callable[..., list]:
-    """Build the saddle widget on ``fig`` once; return ``update(method, lr, start_x2, noise)``.
-
-    Each update runs ``method`` for `setup.widget_steps` steps from (1.5, start_x2) and
-    (-1.2, -start_x2 / 2) and redraws only the two runs and the texts (`saddle_widget`).
-    """
-    draw = _saddle_run_panels(fig, n_runs=2, steps=setup.widget_steps)
-
-    def update(method: str, lr: float, start_x2: float, noise: float) -> list:
-        starts = torch.tensor([[1.5, start_x2], [-1.2, -0.5 * start_x2]], dtype=torch.float64)
-        traj = run_method(saddle_cost, starts, method, lr, setup.widget_steps, noise=noise, seed=0,
-                          derivatives=saddle_derivatives)
-        return draw(traj, f"{method}, step {lr:g}, noise {noise:g}")
-
-    return update
-
-
-saddle_widget = BlitPlot(saddle_widget_build, figsize=(8.5, 3.6))
-"""The saddle widget for `optbook.interactive_figure`: controls ``method``, ``lr``, ``start_x2``, ``noise``."""
 
 
 def teacher_student_problem(width: int = 3, n_samples: int = 64, seed: int = 0) -> LossFn:
