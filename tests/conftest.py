@@ -32,8 +32,8 @@ def built_site() -> Path:
 
 # The quick tier (`make test-quick`, `pytest -m "not slow"`) leaves out what needs minutes: the
 # claims modules (each runs the page's experiments on several seeds), the book build and the
-# browser checks that read the built site, and the benchmark smoke tests.
-_SLOW_MODULES = ("test_claims_", "test_site_browser", "test_benchmarks")
+# browser checks (the built site, the live toys in Chromium), and the benchmark smoke tests.
+_SLOW_MODULES = ("test_claims_", "test_site_browser", "test_benchmarks", "test_live_toys")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -122,6 +122,16 @@ def test_page_loads_clean_with_figures_math_and_working_sliders(browser, site_ur
         labels = json.loads(slider.get_attribute("data-labels"))
         assert readout == labels[int(moved)]
         assert slider.get_attribute("aria-valuetext") == readout, "a slider must announce its value, not its index"
+    for index in range(page.locator(".optbook-live").count()):  # the live toys: drawn, and they respond
+        toy = page.locator(".optbook-live").nth(index)
+        assert toy.locator("canvas").count() == 2, f"live toy {index} on {path} did not mount"
+        readout = toy.locator(".optbook-live-readout")
+        before = readout.inner_text()
+        assert before, f"live toy {index} on {path} shows no read-out"
+        steps = toy.locator("input[type=range]").last
+        steps.fill("1000" if steps.input_value() != "1000" else "0")
+        assert readout.inner_text() != before, f"live toy {index} on {path} did not respond to its slider"
+    assert problems == []
     screenshot(page, path.replace("/", "__").replace(".html", ".png"))
     context.close()
 
@@ -150,7 +160,7 @@ def test_readable_on_a_phone_and_in_dark_mode(browser, site_url, path):
     wait_for_mathjax(page)
     assert problems == []
     assert clipped(page) == [], "cut off on a phone"
-    panels = page.evaluate("""() => [...document.querySelectorAll('.optbook-widget')].map(w => {
+    panels = page.evaluate("""() => [...document.querySelectorAll('.optbook-widget, .optbook-live')].map(w => {
         const bright = [];  // a light box behind the sliders (their labels are light text in dark mode)
         for (let a = w; a && a.tagName !== 'ARTICLE'; a = a.parentElement) {
           const m = getComputedStyle(a).backgroundColor.match(/[0-9.]+/g).map(Number);
@@ -182,7 +192,7 @@ CLIPPED = """() => {
     }
     return null;
   };
-  const sel = 'article mjx-container[display="true"], article table, article img, article .optbook-widget, article pre';
+  const sel = 'article mjx-container[display="true"], article table, article img, article .optbook-widget, article .optbook-live canvas, article pre';
   for (const el of document.querySelectorAll(sel)) {
     const r = el.getBoundingClientRect();
     if (r.width === 0 || fits(r) || scrollBox(el)) continue;
