@@ -172,6 +172,23 @@ def test_readable_on_a_phone_and_in_dark_mode(browser, site_url, path):
     context.close()
 
 
+def test_a_tap_zooms_a_figure_on_a_phone(browser, site_url):
+    """Wide figures shrink to a phone's width; a tap shows one at twice the width, scrolling sideways."""
+    context, page, problems = open_page(browser, f"{site_url}/chapters/flat_regions.html",
+                                        viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    image = page.locator(".bd-article figure img.optbook-zoomable").first
+    image.scroll_into_view_if_needed()
+    before = image.bounding_box()["width"]
+    assert before <= 390
+    image.click()
+    assert image.bounding_box()["width"] >= 1.9 * before
+    assert clipped(page) == [], "a zoomed figure must scroll in its own box"
+    image.click()
+    assert image.bounding_box()["width"] == pytest.approx(before, abs=1)
+    assert problems == []
+    context.close()
+
+
 def test_bibliography_lists_the_cited_papers(browser, site_url):
     context, page, _ = open_page(browser, f"{site_url}/bibliography.html")
     text = page.locator("article").inner_text()

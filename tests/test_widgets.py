@@ -40,7 +40,11 @@ def test_defaults_pick_the_first_frame_and_fix_other_arguments():
     html = fig.static_html
     first = re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1)
     assert first == frames_of(html)["0"]
-    assert frames_of(html)["0"] == base64.b64encode(widgets.render_png(line_plot, {"slope": 0.5, "kind": "flip"})).decode()
+    # frames are drawn at twice the dpi (sharp on phones) and shown at the dpi's size
+    png = widgets.render_png(line_plot, {"slope": 0.5, "kind": "flip"}, dpi=144)
+    assert frames_of(html)["0"] == base64.b64encode(png).decode()
+    width = int(re.search(r'<img class="optbook-frame"[^>]* width="(\d+)"', html).group(1))
+    assert width == round(int.from_bytes(png[16:20], "big") / 2)
 
 
 def test_a_failing_setting_draws_a_message_not_a_traceback():

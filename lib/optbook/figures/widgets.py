@@ -28,6 +28,7 @@ import base64
 import hashlib
 import html
 import io
+import struct
 import itertools
 import json
 import time
@@ -232,14 +233,25 @@ def _slider_row(name: str, grid: list, start: int) -> str:
     )
 
 
+def _css_width(frame: str, density: float) -> int:
+    """The display width in CSS pixels of a base64 PNG drawn at ``density`` pixels per CSS pixel."""
+    width = struct.unpack(">I", base64.b64decode(frame[:44])[16:20])[0]
+    return round(width / density)
+
+
 def static_html(
     plot: Plot,
     controls: Mapping[str, Sequence],
     defaults: Mapping[str, Any],
     dpi: int = 72,
     max_frames: int = 64,
+    density: float = 2.0,
 ) -> str:
-    """Pre-render every combination of ``controls`` and return a self-contained HTML slider view."""
+    """Pre-render every combination of ``controls`` and return a self-contained HTML slider view.
+
+    Frames are drawn at ``density`` times ``dpi`` and shown at the size ``dpi`` gives, so that
+    they stay sharp on high-density (phone) screens.
+    """
     names = list(controls)
     grids = [list(controls[n]) for n in names]
     n_frames = 1
@@ -247,7 +259,7 @@ def static_html(
         n_frames *= len(grid)
     if n_frames > max_frames:
         raise ValueError(f"{n_frames} static frames exceed max_frames={max_frames}: pass fewer values in static=")
-    frames, render_ms = _render_frames(plot, names, grids, defaults, dpi)
+    frames, render_ms = _render_frames(plot, names, grids, defaults, round(dpi * density))
     start = [g.index(defaults[n]) if defaults.get(n) in g else len(g) // 2 for n, g in zip(names, grids)]
     uid = "optbook-" + hashlib.sha1("".join(sorted(frames.values())).encode()).hexdigest()[:10]
     rows = [_slider_row(name, grid, start[i]) for i, (name, grid) in enumerate(zip(names, grids))]
@@ -256,8 +268,8 @@ def static_html(
     # benchmarks read it from the built pages.
     return f"""<div class="optbook-widget" id="{uid}" data-render-ms="{json.dumps(render_ms)}">
 <div class="optbook-controls">{''.join(rows)}</div>
-<img class="optbook-frame" alt="interactive figure: {html.escape(', '.join(names))}" style="max-width:100%"
- src="data:image/png;base64,{frames[key]}">
+<img class="optbook-frame" alt="interactive figure: {html.escape(', '.join(names))}" width="{_css_width(frames[key], density)}"
+ style="max-width:100%;height:auto" src="data:image/png;base64,{frames[key]}">
 <script type="application/json" class="optbook-frames">{json.dumps(frames)}</script>
 <script>
 (function () {{
