@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from numbers import Integral, Real
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -337,3 +338,205 @@ def check_float_dtype(name: str, value: object) -> torch.dtype:
     if not isinstance(value, torch.dtype) or not value.is_floating_point:
         raise TypeError(f"{name} must be a floating-point torch.dtype, got {value!r}")
     return value
+
+
+def check_real(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is a finite real number (a 0-d tensor counts as one).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+        The argument.
+
+    Returns
+    -------
+    float
+        ``float(value)``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number or a 0-d real tensor (a bool is refused).
+    ValueError
+        If it is nan or infinite.
+
+    Examples
+    --------
+    >>> check_real("near", -10), check_real("near", torch.tensor(0.5))
+    (-10.0, 0.5)
+    >>> check_real("near", float("inf"))
+    Traceback (most recent call last):
+        ...
+    ValueError: near must be a finite number, got inf
+    """
+    if isinstance(value, Tensor) and value.dim() == 0 and value.dtype != torch.bool and not value.is_complex():
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    return float(value)
+
+
+def check_nonnegative(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is a finite real number >= 0.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+        The argument.
+
+    Returns
+    -------
+    float
+        ``float(value)``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number (a bool is refused).
+    ValueError
+        If it is not finite or is negative.
+
+    Examples
+    --------
+    >>> check_nonnegative("noise", 0)
+    0.0
+    >>> check_nonnegative("noise", -1)
+    Traceback (most recent call last):
+        ...
+    ValueError: noise must be a finite number >= 0, got -1
+    """
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not math.isfinite(float(value)) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return float(value)
+
+
+def check_module(name: str, value: object) -> torch.nn.Module:
+    """Return ``value`` if it is a ``torch.nn.Module``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+        The argument.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``value``, unchanged.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a module.
+
+    Examples
+    --------
+    >>> check_module("model", torch.nn.Linear(2, 1)).out_features
+    1
+    >>> check_module("model", "net")
+    Traceback (most recent call last):
+        ...
+    TypeError: model must be a torch.nn.Module, got str
+    """
+    if not isinstance(value, torch.nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(value).__name__}")
+    return value
+
+
+def check_int_sequence(name: str, value: object, minimum: int = 1) -> tuple[int, ...]:
+    """Return a non-empty list or tuple of integers >= ``minimum`` as a tuple; elements are named ``name[i]``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+        The argument: a list, tuple or range of integers.
+    minimum : int, optional
+        The smallest allowed entry (default 1).
+
+    Returns
+    -------
+    tuple of int
+        The entries.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a list, tuple or range, or an entry is not an integer.
+    ValueError
+        If it is empty or an entry is below ``minimum``.
+
+    Examples
+    --------
+    >>> check_int_sequence("widths", [2, 4])
+    (2, 4)
+    >>> check_int_sequence("widths", [2, 0])
+    Traceback (most recent call last):
+        ...
+    ValueError: widths[1] must be >= 1, got 0
+    """
+    if not isinstance(value, (list, tuple, range)):
+        raise TypeError(f"{name} must be a list or tuple of integers, got {type(value).__name__}")
+    if not len(value):
+        raise ValueError(f"{name} must not be empty")
+    return tuple(check_positive_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(value))
+
+
+def check_real_array(name: str, value: object, ndim: int | None = None) -> np.ndarray:
+    """Return ``value`` as a finite float64 NumPy array (from an array, tensor, list or number).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+        The argument: anything `numpy.asarray` turns into real numbers (booleans and strings refused).
+    ndim : int or None, optional
+        The required number of dimensions (None: any).
+
+    Returns
+    -------
+    numpy.ndarray
+        A float64 copy or view of ``value``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` does not hold real numbers.
+    ValueError
+        If it has the wrong number of dimensions, no entries, or a nan or inf.
+
+    Examples
+    --------
+    >>> check_real_array("ns", [3, 4]).tolist()
+    [3.0, 4.0]
+    >>> check_real_array("ns", [[3.0]], ndim=1)
+    Traceback (most recent call last):
+        ...
+    ValueError: ns must have 1 dimension(s), got shape (1, 1)
+    """
+    raw = value.detach().cpu().numpy() if isinstance(value, Tensor) else value
+    try:
+        kind = "" if raw is None or isinstance(raw, (str, bytes, bool)) else np.asarray(raw).dtype.kind
+    except (TypeError, ValueError):  # e.g. a ragged list
+        kind = ""
+    if kind not in ("i", "u", "f"):
+        raise TypeError(f"{name} must hold real numbers, got {type(value).__name__} {value!r:.60}")
+    array = np.asarray(raw, dtype=np.float64)
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains non-finite values (nan or inf)")
+    return array

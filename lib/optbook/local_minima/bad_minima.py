@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._validate import check_positive, check_positive_int, check_tensor, check_vector, check_seed
+from .._validate import (check_callable, check_float_dtype, check_float_tensor, check_fraction, check_int_sequence,
+                         check_positive, check_positive_int, check_real, check_seed, check_tensor, check_vector)
 from ..curvature import gradient
 from ..runs import Runs
 from ..spectrum import hessian_eigenvalues
@@ -40,8 +41,10 @@ def sigmoid_unit_data(d: int = 1, near: float = 1.0, far: float = -10.0, target:
     strict local minimum; d axes give a separable cost with 2^d local minima.
     """
     check_positive_int("d", d)
-    if not 0 < target < 1:
-        raise ValueError(f"target must lie in (0, 1), got {target}")
+    check_real("near", near)
+    check_real("far", far)
+    check_fraction("target", target)
+    check_float_dtype("dtype", dtype)
     if near == 0 or far == 0 or (near > 0) == (far > 0):
         raise ValueError(f"near and far must be non-zero and of opposite signs, got {near} and {far}")
     eye = torch.eye(d, dtype=dtype)
@@ -54,8 +57,8 @@ def sigmoid_unit_cost(w: Tensor, x: Tensor, y: Tensor, loss: str = "squared") ->
 
     ``loss="squared"``: sum (s - y)^2; ``loss="cross_entropy"``: sum -y log s - (1 - y) log(1 - s).
     """
-    check_tensor("w", w)
-    check_tensor("x", x, ndim=2)
+    check_float_tensor("w", w)
+    check_float_tensor("x", x, ndim=2)
     check_vector("y", y, size=x.shape[0])
     if w.shape[-1] != x.shape[1]:
         raise ValueError(f"w must end in {x.shape[1]} entries (one per input), got shape {tuple(w.shape)}")
@@ -74,7 +77,7 @@ def _sigmoid_unit_cost(w: Tensor, x: Tensor, y: Tensor, loss: str) -> Tensor:
 def sigmoid_unit_descent(w0: Tensor, x: Tensor, y: Tensor, lr: float = 1.0, steps: int = 2000,
                          loss: str = "squared") -> Tensor:
     """Gradient descent from every row of ``w0`` [R, d] at once; returns the final weights [R, d]."""
-    check_tensor("w0", w0, ndim=2)
+    check_float_tensor("w0", w0, ndim=2)
     check_positive("lr", lr)
     check_positive_int("steps", steps)
     sigmoid_unit_cost(w0, x, y, loss)  # validates shapes and loss
@@ -87,10 +90,13 @@ def sigmoid_unit_descent(w0: Tensor, x: Tensor, y: Tensor, lr: float = 1.0, step
 def sigmoid_unit_path(w0: Tensor, x: Tensor, y: Tensor, lr: float = 0.3, steps: int = 3000,
                       record_every: int = 100, loss: str = "squared") -> Tensor:
     """Gradient descent from every row of ``w0`` [R, d], recorded every ``record_every`` steps: [T, R, d]."""
+    check_float_tensor("w0", w0, ndim=2)
+    check_positive("lr", lr)
     check_positive_int("record_every", record_every)
     check_positive_int("steps", steps)
     if steps % record_every:
         raise ValueError(f"steps ({steps}) must be a multiple of record_every ({record_every})")
+    sigmoid_unit_cost(w0, x, y, loss)  # validates shapes and loss
     path = [w0.detach().clone()]
     for _ in range(steps // record_every):
         path.append(sigmoid_unit_descent(path[-1], x, y, lr, record_every, loss))
@@ -106,6 +112,7 @@ def _sigmoid_unit_gradient(w: Tensor, x: Tensor, y: Tensor, loss: str) -> Tensor
 
 def local_minimum_report(cost: Callable[[Tensor], Tensor], point: Tensor) -> tuple[float, Tensor]:
     """Gradient norm and Hessian eigenvalues (ascending) of a scalar ``cost`` at ``point`` (exact, autograd)."""
+    check_callable("cost", cost)
     check_vector("point", point)
     return float(gradient(cost, point).norm()), hessian_eigenvalues(cost, point)
 
@@ -219,9 +226,7 @@ def zero_error_rates(
         raise ValueError(f"x must have 2 columns (a 2-h-1 net), got shape {tuple(x.shape)}")
     if not bool(((y == 0) | (y == 1)).all()):
         raise ValueError("y must hold 0/1 labels")
-    hidden = [check_positive_int(f"hidden[{i}]", h) for i, h in enumerate(hidden)]
-    if not hidden:
-        raise ValueError("hidden must list at least one width")
+    hidden = list(check_int_sequence("hidden", hidden))
     check_positive_int("starts", starts)
     check_positive_int("steps", steps)
     if optimizer not in ("gd", "adam"):
@@ -231,10 +236,9 @@ def zero_error_rates(
         raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+    seeds = [check_seed("seed", seed)] if isinstance(seed, (int, np.integer)) else list(
+        check_int_sequence("seed", seed, minimum=0))
     x, y = x.to(dtype), y.to(dtype)
-    seeds = [seed] if isinstance(seed, int) else list(seed)
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise ValueError(f"seed must be an int or a non-empty sequence of ints, got {seed!r}")
     h_max = max(hidden)
     mask = (torch.arange(h_max)[None, :] < torch.tensor(hidden)[:, None]).to(x.dtype)
     per_seed = [_init_2h1(starts, h_max, len(hidden), torch.Generator().manual_seed(s), x.dtype, hidden)
@@ -251,7 +255,7 @@ def zero_error_rates(
                 _adam(params, grads, state, lr)
         correct = ((_logits_2h1(params, x, mask, activation) > 0).to(x.dtype) == y).all(-1)
     rates = correct.to(torch.float64).reshape(len(hidden), len(seeds), starts).mean(-1).T.numpy()
-    return rates[0] if isinstance(seed, int) else rates
+    return rates[0] if isinstance(seed, (int, np.integer)) else rates
 
 
 # --- Swirszcz et al.'s 1-D regression example D1 ---------------------------------------------
@@ -267,7 +271,7 @@ def d1_data(dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
 
 def one_relu_cost(params: Tensor, x: Tensor, y: Tensor) -> Tensor:
     """Summed squared error of v * relu(w x + b) + c at each row (w, b, v, c) of ``params`` [..., 4]."""
-    check_tensor("params", params)
+    check_float_tensor("params", params)
     check_vector("x", x)
     check_vector("y", y, size=x.numel())
     if params.shape[-1] != 4:
@@ -283,6 +287,7 @@ def _one_relu_cost(params: Tensor, x: Tensor, y: Tensor) -> Tensor:
 def min_cost_nearby(cost: Callable[[Tensor], Tensor], point: Tensor, radius: float,
                     samples: int = 2000, seed: int = 0) -> float:
     """Lowest cost among ``samples`` random points within ``radius`` of ``point`` (batched)."""
+    check_callable("cost", cost)
     check_vector("point", point)
     check_positive("radius", radius)
     check_positive_int("samples", samples)
@@ -311,6 +316,8 @@ def one_relu_descent(x: Tensor, y: Tensor, starts: int = 500, lr: float = 0.005,
     Returns a `optbook.Runs` recorded at the start and the end (``steps`` [0, steps]): ``loss``
     [2, R], ``params`` [2, R, 4].
     """
+    check_float_tensor("x", x, ndim=1)
+    check_vector("y", y, size=x.numel())
     check_positive_int("starts", starts)
     check_positive("lr", lr)
     check_positive_int("steps", steps)

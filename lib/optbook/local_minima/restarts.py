@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .._validate import check_positive, check_positive_int, check_seed
+from .._validate import check_float_dtype, check_int_sequence, check_positive, check_positive_int, check_seed
 from ..batched import evaluator, mlp_outputs
 from ..data import Split
 from ..losses import cross_entropy
@@ -60,6 +60,9 @@ def _check_which(which: str) -> str:
 def init_one_hidden_layer(n_in: int, width: int, n_out: int, restarts: int, seed: int,
                           dtype: torch.dtype = torch.float32) -> list[Tensor]:
     """R independent PyTorch-default (uniform +-1/sqrt(fan_in)) initializations, stacked on dim 0."""
+    for name, value in (("n_in", n_in), ("width", width), ("n_out", n_out), ("restarts", restarts)):
+        check_positive_int(name, value)
+    check_float_dtype("dtype", dtype)
     g = torch.Generator().manual_seed(check_seed("seed", seed))
 
     def uniform(*shape: int, fan_in: int) -> Tensor:
@@ -106,9 +109,8 @@ def train_restarts(
         raise TypeError(f"data must be an optbook Split, got {type(data).__name__}")
     if data.y_train.dim() != 1:
         raise ValueError("data must have class-index targets (not one-hot)")
-    widths = tuple(check_positive_int(f"widths[{i}]", w) for i, w in enumerate(widths))
-    if not widths:
-        raise ValueError("widths must list at least one width")
+    widths = check_int_sequence("widths", widths)
+    check_seed("seed", seed)
     check_positive_int("restarts", restarts, minimum=2)
     check_positive_int("steps", steps)
     check_positive("lr", lr)
@@ -173,6 +175,7 @@ def convex_restarts(data: Split, restarts: int = 8, weight_decay: float = 0.01, 
     check_positive("lr", lr)
     check_positive_int("steps", steps)
     check_positive("init_scale", init_scale)
+    check_seed("seed", seed)
     if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
         raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
     x, y = data.x_train, data.y_train

@@ -21,7 +21,8 @@ import math
 import torch
 from torch import Tensor, nn
 
-from .._validate import check_positive, check_positive_int, check_tensor, check_vector, check_seed
+from .._validate import (check_callable, check_int_sequence, check_module, check_nonnegative, check_positive,
+                         check_positive_int, check_seed, check_tensor, check_vector)
 from ..batched import batched_loss
 from ..params import LossFn
 
@@ -41,6 +42,7 @@ class Maxout(nn.Module):
 
 def maxout_mlp(sizes: list[int], pieces: int = 2, seed: int = 0) -> nn.Sequential:
     """A fully connected maxout net: each hidden unit is the max of ``pieces`` linear pieces."""
+    check_int_sequence("sizes", sizes)
     if len(sizes) < 3:
         raise ValueError(f"sizes needs input, at least one hidden and output width, got {list(sizes)}")
     for i, width in enumerate(sizes):
@@ -160,6 +162,8 @@ def rescale_hidden_unit(model: nn.Module, alpha: float, unit: int = 0, layer: in
 
 def max_output_difference(model_a: nn.Module, model_b: nn.Module, inputs: Tensor) -> float:
     """Largest absolute difference between the two models' outputs on ``inputs``."""
+    check_module("model_a", model_a)
+    check_module("model_b", model_b)
     check_tensor("inputs", inputs, ndim=2)
     with torch.no_grad():
         return float((model_a(inputs) - model_b(inputs)).abs().max())
@@ -167,6 +171,7 @@ def max_output_difference(model_a: nn.Module, model_b: nn.Module, inputs: Tensor
 
 def cost_along_line(loss: LossFn, theta_a: Tensor, theta_b: Tensor, num: int = 41) -> tuple[Tensor, Tensor]:
     """Cost J((1 - t) theta_a + t theta_b) at ``num`` evenly spaced t in [0, 1], in one batched call."""
+    check_callable("loss", loss)
     check_vector("theta_a", theta_a)
     check_vector("theta_b", theta_b, size=theta_a.numel())
     check_positive_int("num", num, minimum=3)
@@ -205,6 +210,7 @@ def one_unit_decay_optimum(x: Tensor, y: Tensor, weight_decay: float) -> tuple[f
     """
     check_vector("x", x)
     check_vector("y", y, size=x.numel())
+    check_nonnegative("weight_decay", weight_decay)
     if not bool((x > 0).all()):
         raise ValueError("x must be positive (the unit is then active on every point)")
     slope = y / x
