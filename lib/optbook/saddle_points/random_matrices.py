@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._validate import check_positive, check_positive_int, check_seed
+from .._validate import check_int_sequence, check_positive, check_positive_int, check_real_array, check_seed
 
 DEAN_MAJUMDAR_RATE = math.log(3) / 4  # theta in P(all eigenvalues > 0) ~ exp(-theta n^2), beta = 1
 EXACT_FRACTION_N2 = (2 - math.sqrt(2)) / 4  # P(a 2 x 2 GOE matrix is positive definite), exactly
@@ -29,6 +29,8 @@ def sample_goe(n: int, size: int, generator: torch.Generator | None = None) -> T
     """``size`` GOE matrices [size, n, n]: (A + A^T)/2 with A iid N(0, 1), density ~ exp(-tr H^2 / 2)."""
     check_positive_int("n", n)
     check_positive_int("size", size)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     a = torch.randn(size, n, n, generator=generator, dtype=torch.float64)
     return 0.5 * (a + a.transpose(-1, -2))
 
@@ -108,9 +110,7 @@ def positive_definite_fraction(
     only when ``scale`` > 1/sqrt(2) (E_q[w^2] = int p^2/q diverges otherwise: rare huge weights
     then spoil both the estimate and its standard error), hence the default 0.75.
     """
-    ns = [check_positive_int(f"ns[{i}]", n) for i, n in enumerate(ns)]
-    if not ns:
-        raise ValueError("ns must list at least one dimension")
+    ns = list(check_int_sequence("ns", ns))
     check_positive_int("samples", samples, minimum=2)
     check_positive_int("importance_from", importance_from)
     check_positive("shift", shift)
@@ -134,8 +134,8 @@ def positive_definite_fraction(
 
 def fitted_quadratic_rate(ns: Sequence[int], fractions: Sequence[float]) -> float:
     """Fit -ln P = theta n^2 + b n + c and return theta, to compare with ln 3 / 4 (Dean & Majumdar)."""
-    x = np.asarray(ns, dtype=float)
-    p = np.asarray(fractions, dtype=float)
+    x = check_real_array("ns", ns, ndim=1)
+    p = check_real_array("fractions", fractions, ndim=1)
     if x.ndim != 1 or x.shape != p.shape:
         raise ValueError(f"ns and fractions must be 1-D of equal length, got {x.shape} and {p.shape}")
     if x.size < 3:

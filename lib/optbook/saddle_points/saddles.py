@@ -31,7 +31,8 @@ import torch
 from torch import Tensor
 
 from .config import SADDLE_POINTS, SaddlePointsSetup
-from .._validate import check_positive, check_positive_int, check_tensor, check_seed
+from .._validate import (check_callable, check_float_tensor, check_nonnegative, check_positive, check_positive_int,
+                         check_real_array, check_seed, check_tensor)
 from ..models import mlp
 from ..runs import Runs
 from ..spectrum import hessian_eigenvalues
@@ -77,10 +78,16 @@ def step_direction(method: str, grad: Tensor, hess: Tensor, damping: float = 0.0
     1e-12 of the largest are dropped), so a singular Hessian does not stop it.
     """
     _check_method(method)
-    if grad.dim() != 2 or hess.dim() != 3 or hess.shape != (*grad.shape, grad.shape[-1]):
+    check_float_tensor("grad", grad, ndim=2)
+    check_float_tensor("hess", hess, ndim=3)
+    if hess.shape != (*grad.shape, grad.shape[-1]):
         raise ValueError(f"grad must be [B, P] and hess [B, P, P], got {tuple(grad.shape)} and {tuple(hess.shape)}")
-    if damping < 0 or not math.isfinite(damping):
-        raise ValueError(f"damping must be a finite number >= 0, got {damping}")
+    check_nonnegative("damping", damping)
+    return _step_direction(method, grad, hess, damping)
+
+
+def _step_direction(method: str, grad: Tensor, hess: Tensor, damping: float) -> Tensor:
+    """`step_direction` without the checks (the steppers call it on every step, nan rows included)."""
     if method == "gradient descent":
         return grad
     lam, vec = torch.linalg.eigh(0.5 * (hess + hess.transpose(-1, -2)))
@@ -135,7 +142,7 @@ def _method_step(
     """One step of ``method`` from every run (dead ones evaluated at zero), capped and perturbed: the new theta."""
     safe = torch.where(alive[:, None], theta, torch.zeros_like(theta))
     grad, hess = derivatives(safe)
-    direction = grad if method == "gradient descent" else step_direction(method, grad, hess, damping)
+    direction = grad if method == "gradient descent" else _step_direction(method, grad, hess, damping)
     step = lr * direction
     if max_step is not None:
         length = step.norm(dim=-1, keepdim=True)
@@ -210,12 +217,14 @@ def predicted_escape_steps(delta: float | np.ndarray, lr: float, curvature: floa
     Along an eigenvector with eigenvalue -c, GD multiplies the component by (1 + eps c) per
     step, so it needs ceil(log(radius / delta) / log(1 + eps c)) steps: linear in log(1/delta).
     """
-    d = np.asarray(delta, dtype=float)
-    if not np.all(np.isfinite(d)) or (d <= 0).any():
+    d = check_real_array("delta", delta)
+    if (d <= 0).any():
         raise ValueError("delta must hold finite numbers > 0")
     check_positive("lr", lr)
     check_positive("curvature", curvature)
     check_positive("radius", radius)
+    if (d > radius).any():
+        raise ValueError(f"delta must be <= radius ({radius}): a start farther out has already escaped")
     return np.ceil(np.log(radius / d) / np.log1p(lr * curvature))
 
 
@@ -260,6 +269,7 @@ def tanh_saddle_problem(width: int = 3, n_samples: int = 64, seed: int = 0) -> S
 def random_starts(center: Tensor, distances: Sequence[float], n_per_distance: int = 1, seed: int = 0) -> Tensor:
     """Starts at the given distances from ``center`` in random directions: [len(distances) * n, P]."""
     check_tensor("center", center, ndim=1)
+    check_real_array("distances", distances, ndim=1)
     d = torch.as_tensor(list(distances), dtype=center.dtype)
     if d.dim() != 1 or d.numel() == 0 or not bool(torch.isfinite(d).all()) or bool((d <= 0).any()):
         raise ValueError("distances must be a non-empty list of finite numbers > 0")
@@ -272,8 +282,10 @@ def random_starts(center: Tensor, distances: Sequence[float], n_per_distance: in
 
 def fit_log_slope(delta: np.ndarray, steps: np.ndarray) -> float:
     """Least-squares slope of escape steps against log(1/delta) (steps per e-fold of distance)."""
-    d = np.asarray(delta, dtype=float)
-    s = np.asarray(steps, dtype=float)
+    d = check_real_array("delta", delta, ndim=1)
+    s = check_real_array("steps", steps, ndim=1)
+    if (d <= 0).any():
+        raise ValueError("delta must hold numbers > 0")
     if d.shape != s.shape or d.ndim != 1 or d.size < 2:
         raise ValueError("delta and steps must be 1-D of equal length >= 2")
     if (s < 0).any():
@@ -392,6 +404,7 @@ def critical_point_search(
     for the nearest critical point of any index. The residual gradient norm says whether one was
     reached: end points above ``tol`` are not critical points (Frye et al. 2021).
     """
+    check_callable("loss", loss)
     check_tensor("starts", starts, ndim=2)
     if not isinstance(warmup_steps, Tensor) or warmup_steps.dim() != 1 or warmup_steps.shape[0] != starts.shape[0]:
         raise ValueError("warmup_steps must be a 1-D tensor with one entry per start")
@@ -411,7 +424,7 @@ def critical_point_search(
         theta = torch.where(torch.isfinite(theta), theta, starts)
     alphas = torch.tensor(_LINE_SEARCH, dtype=theta.dtype)
     for _ in range(newton_steps):
-        direction = step_direction("Newton", grad_fn(theta), hess_fn(theta))
+        direction = _step_direction("Newton", grad_fn(theta), hess_fn(theta), 0.0)
         candidates = theta[:, None, :] - alphas[None, :, None] * direction[:, None, :]
         norms = grad_fn(candidates.reshape(-1, theta.shape[-1])).norm(dim=-1).reshape(batch, -1)
         norms = torch.where(torch.isfinite(norms), norms, torch.full_like(norms, float("inf")))

@@ -25,7 +25,8 @@ import torch
 from torch import Tensor
 
 from .config import SADDLE_POINTS, SaddlePointsSetup
-from .._validate import check_positive, check_positive_int, check_tensor, check_seed
+from .._validate import (check_float_tensor, check_int_sequence, check_positive, check_positive_int, check_real,
+                         check_real_array, check_seed, check_tensor)
 
 P_SPIN = 3
 SEMICIRCLE_RADIUS = 2 * math.sqrt(P_SPIN * (P_SPIN - 1))  # 2 sqrt 6
@@ -42,11 +43,20 @@ def couplings(n_spins: int, seed: int = 0) -> Tensor:
     return sum(j.permute(*order) for order in _PERMUTATIONS) / 6
 
 
+def _check_couplings(couplings_: object) -> int:
+    """The number of spins N of a [N, N, N] floating-point coupling tensor (N >= 2), else raise."""
+    check_float_tensor("couplings", couplings_, ndim=3)
+    n = couplings_.shape[0]
+    if tuple(couplings_.shape) != (n, n, n) or n < 2:
+        raise ValueError(f"couplings must be a cube [N, N, N] with N >= 2, got {tuple(couplings_.shape)}")
+    return n
+
+
 def _check_states(couplings_: Tensor, spins: Tensor) -> Tensor:
-    check_tensor("couplings", couplings_, ndim=3)
+    n = _check_couplings(couplings_)
     check_tensor("spins", spins, ndim=2)
-    if spins.shape[-1] != couplings_.shape[0]:
-        raise ValueError(f"spins must have {couplings_.shape[0]} columns, got {spins.shape[-1]}")
+    if spins.shape[-1] != n:
+        raise ValueError(f"spins must have {n} columns, one per spin of couplings [N, N, N], got {spins.shape[-1]}")
     return spins.to(torch.float64)
 
 
@@ -103,9 +113,7 @@ def tangent_eigenvalues(couplings_: Tensor, spins: Tensor) -> Tensor:
 
 def theory_index_fraction(eps: float | Sequence[float] | np.ndarray) -> np.ndarray:
     """The index fraction alpha(eps) = F_sc(3 eps / (2 sqrt 6)): the fraction of the shifted semicircle below zero."""
-    e = np.asarray(eps, dtype=float)
-    if not np.all(np.isfinite(e)):
-        raise ValueError("eps must be finite")
+    e = check_real_array("eps", eps)
     x = np.clip(P_SPIN * e / SEMICIRCLE_RADIUS, -1.0, 1.0)
     return 0.5 + (x * np.sqrt(1 - x**2) + np.arcsin(x)) / np.pi
 
@@ -115,9 +123,8 @@ def semicircle_density(x: np.ndarray, energy_per_spin: float) -> np.ndarray:
 
     A semicircle of radius 2 sqrt 6 centred at -3 eps (Auffinger, Ben Arous & Cerny 2013).
     """
-    if not math.isfinite(energy_per_spin):
-        raise ValueError(f"energy_per_spin must be finite, got {energy_per_spin}")
-    u = (np.asarray(x, dtype=float) + P_SPIN * energy_per_spin) / SEMICIRCLE_RADIUS
+    check_real("energy_per_spin", energy_per_spin)
+    u = (check_real_array("x", x) + P_SPIN * energy_per_spin) / SEMICIRCLE_RADIUS
     return np.where(np.abs(u) < 1, 2 / (np.pi * SEMICIRCLE_RADIUS) * np.sqrt(np.clip(1 - u**2, 0, None)), 0.0)
 
 
@@ -184,10 +191,9 @@ def find_critical_points(
     reach the bottom), then ``newton_steps`` Riemannian Newton steps. Points whose Riemannian
     gradient norm ends below ``tol`` count as critical; duplicates are removed.
     """
-    check_tensor("couplings", couplings_, ndim=3)
-    n = couplings_.shape[0]
-    if tuple(couplings_.shape) != (n, n, n):
-        raise ValueError(f"couplings must be a cube [N, N, N], got {tuple(couplings_.shape)}")
+    n = _check_couplings(couplings_)
+    if not bool(couplings_.any()):
+        raise ValueError("couplings must not be all zero (then every point is critical)")
     check_positive_int("n_starts", n_starts)
     check_positive_int("max_warmup", max_warmup, minimum=0)
     check_positive("lr", lr)
@@ -208,6 +214,9 @@ def find_critical_points(
     grad_norm = riemannian_gradient(j, s).norm(dim=-1)
     converged = grad_norm < tol
     s, grad_norm = s[converged], grad_norm[converged]
+    if not len(s):  # no start converged: an empty census, not an error
+        empty = np.zeros(0)
+        return CriticalPoints(n, s, empty, empty, empty, torch.zeros(0, n - 1, dtype=torch.float64), n_starts, 0)
     eps = energy(j, s)
     keep = _distinct(s, eps)
     s, eps, grad_norm = s[keep], eps[keep], grad_norm[keep]
@@ -228,6 +237,11 @@ def find_critical_points(
     )
 
 
+def _check_points(points: object) -> None:
+    if not isinstance(points, CriticalPoints):
+        raise TypeError(f"points must be a CriticalPoints (from find_critical_points), got {type(points).__name__}")
+
+
 def index_energy_experiment(seed: int, setup: SaddlePointsSetup = SADDLE_POINTS) -> CriticalPoints:
     """The page's index-against-energy search: disorder ``seed``, N = 40, 400 starts (the constants above)."""
     j = couplings(setup.index_energy_spins, seed=seed)
@@ -236,12 +250,16 @@ def index_energy_experiment(seed: int, setup: SaddlePointsSetup = SADDLE_POINTS)
 
 def mirror_eigenvalues(couplings_: Tensor, points: CriticalPoints) -> Tensor:
     """Tangent Hessian eigenvalues at the mirror images -s of the points found (H is odd): [K, N - 1]."""
+    _check_points(points)
+    if points.n_spins != _check_couplings(couplings_):
+        raise ValueError(f"couplings has {couplings_.shape[0]} spins, but points has {points.n_spins}")
     return tangent_eigenvalues(couplings_, -points.spins)
 
 
 def binned_index_fraction(points: CriticalPoints, edges: Sequence[float], min_count: int = 3) -> dict[str, np.ndarray]:
     """Mean measured index fraction and the theory at the mean energy, per energy bin with >= min_count points."""
-    edges = np.asarray(edges, dtype=float)
+    _check_points(points)
+    edges = check_real_array("edges", edges)
     if edges.ndim != 1 or edges.size < 2 or not np.all(np.diff(edges) > 0):
         raise ValueError("edges must be an increasing 1-D sequence of at least 2 values")
     check_positive_int("min_count", min_count)
@@ -283,10 +301,11 @@ def census(
     (1/2) ln 2 for all critical points and (1/2) ln 2 - 1/3 for minima (Auffinger, Ben Arous &
     Cerny 2013), so saddles outnumber minima by a factor that grows like e^(N/3).
     """
-    sizes = [check_positive_int(f"n_spins[{i}]", n, minimum=3) for i, n in enumerate(n_spins)]
-    if not sizes or not list(disorder_seeds):
-        raise ValueError("n_spins and disorder_seeds must not be empty")
+    sizes = list(check_int_sequence("n_spins", n_spins, minimum=3))
+    check_int_sequence("disorder_seeds", disorder_seeds, minimum=0)
     check_positive_int("n_starts", n_starts, minimum=4)
+    check_positive_int("newton_steps", newton_steps)
+    check_seed("seed", seed)
     minima = np.zeros((len(sizes), len(disorder_seeds)), dtype=int)
     saddles = np.zeros_like(minima)
     saturated = np.zeros_like(minima, dtype=bool)
