@@ -22,7 +22,8 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from .._validate import check_positive, check_positive_int, check_vector
+from .._validate import (check_callable, check_module, check_nonnegative, check_positive, check_positive_int,
+                         check_seed, check_vector)
 from ..spectrum import hessian_eigenvalues
 from ..data import Split
 from ..landscape import TrajectoryPlane, auto_chunk_size, loss_plane, trajectory_plane
@@ -77,9 +78,14 @@ def record_path(
         At every step 0 ... steps - 1: ``loss`` and ``grad_norm`` [steps, 1] of that step's
         (mini)batch, before its update.
     """
+    check_module("model", model)
+    check_callable("loss_fn", loss_fn)
+    if not isinstance(data, Split):
+        raise TypeError(f"data must be an optbook Split, got {type(data).__name__}")
     check_positive("lr", lr)
     check_positive_int("steps", steps)
     check_positive_int("record_every", record_every)
+    check_seed("seed", seed)
     n = data.x_train.shape[0]
     batch_size = n if batch_size is None else min(check_positive_int("batch_size", batch_size), n)
     net = copy.deepcopy(model)
@@ -291,7 +297,7 @@ FLAT_REGIONS = FlatRegionsSetup()
 def small_net(seed: int, init_scale: float | None = None, dtype: torch.dtype = torch.float32,
               setup: FlatRegionsSetup = FLAT_REGIONS) -> nn.Sequential:
     """Figure 8.2's network for ``seed``: ``setup.sizes``, tanh, no biases, scaled by ``init_scale``."""
-    scale = setup.init_scale if init_scale is None else init_scale
+    scale = setup.init_scale if init_scale is None else check_nonnegative("init_scale", init_scale)
     return mlp(list(setup.sizes), seed=seed, init_scale=scale, bias=False, dtype=dtype)
 
 
