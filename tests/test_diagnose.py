@@ -28,9 +28,10 @@ def _record(ratios, grad_norms, lambda_max=(), lambda_min=(), lr=0.1, every=10, 
     return MonitorRecord(
         steps=steps, loss=[1.0] * len(steps), grad_norm=[1.0] * len(steps),
         probe_steps=[every * i for i in range(n)], probe_loss=[1.0] * n, probe_grad_norm=list(grad_norms),
-        gTg=[g**2 for g in grad_norms], gTHg=[1.0] * n, lr=[lr] * n, ratio=list(ratios),
+        gTg=[g**2 for g in grad_norms], gTHg=[1.0] * n, lr=[lr] * n, limit=[2 / lr] * n, ratio=list(ratios),
         eigen_steps=eigen_steps, lambda_max=list(lambda_max), lambda_min=list(lambda_min),
-        eigen_lr=[lr] * len(lambda_max),
+        eigen_lr=[lr] * len(lambda_max), eigen_limit=[2 / lr] * len(lambda_max), sharpness=list(lambda_max),
+        stability=[lr * x / 2 for x in lambda_max],
     )
 
 

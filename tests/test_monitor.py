@@ -236,3 +236,183 @@ def test_bad_input_fails_loudly():
         TrainingMonitor(net, ce, x, y, groups).step()
     with pytest.raises(ValueError, match="recorded series"):
         MonitorRecord().array("nothing")
+
+
+# --- Optimizer-aware stability: each limit is exact on a quadratic --------------------------------
+
+class Quadratic(nn.Module):
+    """J(x) = 1/2 x^T diag(a) x as a module (inputs ignored), float64."""
+
+    def __init__(self, a: torch.Tensor, x0: torch.Tensor):
+        super().__init__()
+        self.register_buffer("a", a)
+        self.x = nn.Parameter(x0.clone())
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (self.a * self.x * self.x).sum()
+
+
+def _value(outputs, targets):
+    return outputs
+
+
+EPS_ADAPTIVE = 1e8  # Adam/RMSprop with eps >> |g|: P = eps I (times Adam's bias factor, -> 1), frozen
+# name, optimizer factory (params, lr), lr * limit (the constant c of limit = c / lr), P's scale
+LIMIT_CASES = [
+    ("SGD", lambda p, lr: torch.optim.SGD(p, lr=lr), 2.0, 1.0),
+    ("heavy ball 0.9", lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9), 3.8, 1.0),
+    ("heavy ball 0.5, dampening 0.5", lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.5, dampening=0.5), 6.0, 1.0),
+    ("Nesterov 0.9", lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9, nesterov=True), 3.8 / 2.8, 1.0),
+    ("Adam 0.9", lambda p, lr: torch.optim.Adam(p, lr=lr, betas=(0.9, 0.0), eps=EPS_ADAPTIVE), 38.0, EPS_ADAPTIVE),
+    ("AdamW 0.8", lambda p, lr: torch.optim.AdamW(p, lr=lr, betas=(0.8, 0.0), eps=EPS_ADAPTIVE, weight_decay=0.0),
+     18.0, EPS_ADAPTIVE),
+    ("RMSprop", lambda p, lr: torch.optim.RMSprop(p, lr=lr, alpha=0.0, eps=EPS_ADAPTIVE), 2.0, EPS_ADAPTIVE),
+    ("RMSprop, momentum 0.5", lambda p, lr: torch.optim.RMSprop(p, lr=lr, alpha=0.0, eps=EPS_ADAPTIVE, momentum=0.5),
+     3.0, EPS_ADAPTIVE),
+]
+TOP = 50.0
+
+
+def _growth(make, lr: float, steps: int = 1500) -> float:
+    """|x_T| / |x_0| for the optimizer on the quadratic, inf once it overflows."""
+    model = Quadratic(torch.linspace(1.0, TOP, 5, dtype=torch.float64), torch.full((5,), 1e-20, dtype=torch.float64))
+    opt = make(model.parameters(), lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        model(None).backward()
+        opt.step()
+        if not bool(torch.isfinite(model.x).all()):
+            return float("inf")
+    return float(model.x.detach().norm() / (1e-20 * 5**0.5))
+
+
+@pytest.mark.parametrize("name, make, c, scale", LIMIT_CASES, ids=[c[0] for c in LIMIT_CASES])
+def test_each_limit_is_exact_just_below_converges_just_above_diverges(name, make, c, scale):
+    for factor in (0.97, 1.03):  # lambda_max(P^-1 H) = factor * limit
+        lr = factor * c * scale / TOP
+        grows = _growth(make, lr)
+        assert (grows > 1e3) if factor > 1 else (grows < 1e-3), (name, factor, grows)
+
+
+@pytest.mark.parametrize("name, make, c, scale", LIMIT_CASES, ids=[c[0] for c in LIMIT_CASES])
+def test_the_monitor_reads_the_limit_and_measures_the_preconditioned_sharpness(name, make, c, scale):
+    lr = 0.97 * c * scale / TOP
+    model = Quadratic(torch.linspace(1.0, TOP, 5, dtype=torch.float64), torch.full((5,), 1e-20, dtype=torch.float64))
+    opt = make(model.parameters(), lr)
+    dummy = torch.zeros(1, dtype=torch.float64)
+    monitor = TrainingMonitor(model, _value, dummy, dummy, opt, every=50, eigen_every=100, lanczos_iter=5)
+    for _ in range(200):
+        opt.zero_grad()
+        loss = model(None)
+        loss.backward()
+        monitor.step(loss)
+        opt.step()
+    monitor.final_check()
+    r = monitor.record
+    assert r.limit[-1] == pytest.approx(c / lr, rel=1e-12) and r.eigen_limit[-1] == r.limit[-1]
+    p = ob.monitor.preconditioner(opt, [model.x])
+    oracle = float(torch.linalg.eigvalsh(torch.diag(p.rsqrt()) @ torch.diag(model.a) @ torch.diag(p.rsqrt()))[-1])
+    assert r.sharpness[-1] == pytest.approx(oracle, rel=1e-6)
+    assert r.stability[-1] == pytest.approx(0.97, rel=1e-3)  # Adam's bias factor 1 - 0.9^201 is 1 to 1e-9
+    assert r.lambda_max[-1] == pytest.approx(TOP, rel=1e-6)  # the raw Hessian's, whatever the optimizer
+    assert r.ratio[-1] <= r.stability[-1] * (1 + 1e-9)  # a Rayleigh quotient never exceeds the top eigenvalue
+    assert ob.diagnose_training(r).verdict("ill-conditioning").finding.startswith("ill-conditioning")
+
+
+def test_adam_preconditioner_follows_pytorchs_update():
+    """P from the state reproduces the step Adam takes: theta_new = theta - lr P^-1 m_t."""
+    g = torch.Generator().manual_seed(0)
+    model = Quadratic(torch.rand(6, generator=g, dtype=torch.float64) + 0.5, torch.randn(6, generator=g, dtype=torch.float64))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01, betas=(0.8, 0.9), eps=1e-3, weight_decay=0.1, amsgrad=True)
+    for _ in range(5):
+        opt.zero_grad()
+        model(None).backward()
+        opt.step()
+    before = model.x.detach().clone()
+    opt.zero_grad()
+    model(None).backward()
+    opt.step()
+    p = ob.monitor.preconditioner(opt, [model.x])  # the state after the step it took
+    m = opt.state[model.x]["exp_avg"]
+    assert torch.allclose(model.x.detach(), before - 0.01 * m / p, rtol=1e-12, atol=1e-15)
+    assert ob.monitor.stability_rule(opt).weight_decay == 0.1  # Adam's decay is L2: it adds to H
+    assert ob.monitor.stability_rule(torch.optim.AdamW(model.parameters(), weight_decay=0.1)).weight_decay == 0.0
+
+
+def test_weight_decay_adds_to_the_curvature_the_rule_judges():
+    model = Quadratic(torch.linspace(1.0, TOP, 5, dtype=torch.float64), torch.ones(5, dtype=torch.float64))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, weight_decay=10.0)
+    dummy = torch.zeros(1, dtype=torch.float64)
+    monitor = TrainingMonitor(model, _value, dummy, dummy, opt, every=1, eigen_every=1, lanczos_iter=5)
+    model(None).backward()
+    monitor.step()
+    monitor.final_check()
+    assert monitor.record.sharpness[-1] == pytest.approx(TOP + 10.0, rel=1e-8)
+    assert monitor.record.lambda_max[-1] == pytest.approx(TOP, rel=1e-8)
+    assert monitor.record.stability[-1] == pytest.approx(0.01 * (TOP + 10) / 2, rel=1e-8)
+
+
+def test_an_unknown_optimizer_gets_no_verdict_on_the_step():
+    x, y = _data()
+    net = _net()
+    opt = torch.optim.Adagrad(net.parameters(), lr=0.1)
+    monitor = TrainingMonitor(net, nn.functional.cross_entropy, x, y, opt, every=1, eigen_every=2)
+    for _ in range(6):
+        _one_step(net, x, y)
+        monitor.step()
+        opt.step()
+    monitor.final_check()
+    r = monitor.record
+    assert "Adagrad" in r.optimizer and not r.stability_known
+    assert all(v != v for v in r.ratio + r.stability + r.limit)  # nan: never a guessed number
+    finding = ob.diagnose_training(r).finding("ill-conditioning")
+    assert finding.startswith("not judged") and "Adagrad" in finding
+    assert ob.diagnose_training(r).finding("negative curvature")  # the other tests still run
+
+
+def test_adam_before_its_first_update_has_no_preconditioner_yet():
+    x, y = _data()
+    net = _net()
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    monitor = TrainingMonitor(net, nn.functional.cross_entropy, x, y, opt, every=1, eigen_every=1)
+    _one_step(net, x, y)
+    monitor.step()  # step 0: no state yet
+    opt.step()
+    _one_step(net, x, y)
+    monitor.step()
+    r = monitor.record
+    assert r.ratio[0] != r.ratio[0] and r.ratio[1] == r.ratio[1] and r.limit == [pytest.approx(3800.0)] * 2
+    assert len(r.stability) == 1 and r.stability[0] > 0
+
+
+def test_rule_rejects_groups_with_different_momentum_and_reads_the_rest():
+    net = _net()
+    opt = torch.optim.SGD([{"params": net[0].parameters(), "momentum": 0.9}, {"params": net[2].parameters()}], lr=0.1)
+    with pytest.raises(ValueError, match="momentum"):
+        ob.monitor.stability_rule(opt)
+    with pytest.raises(ValueError, match="exactly one"):
+        ob.monitor.stability_rule()
+    with pytest.raises(TypeError, match="optimizer"):
+        ob.monitor.stability_rule("adam")
+    with pytest.raises(ValueError, match="knows"):
+        ob.monitor.preconditioner(torch.optim.Adagrad(net.parameters()), list(net.parameters()))
+
+
+def test_record_as_runs_and_json_round_trip():
+    x, y = _data()
+    net = _net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.5)
+    monitor = TrainingMonitor(net, nn.functional.cross_entropy, x, y, opt, every=2, eigen_every=3, layers=True)
+    for _ in range(7):
+        _one_step(net, x, y)
+        monitor.step(nn.functional.cross_entropy(net(x), y))
+        opt.step()
+    r = monitor.record
+    runs = r.as_runs()
+    assert runs["step"].loss.shape == (7, 1) and runs["probe"].steps.tolist() == [0, 2, 4, 6]
+    assert runs["eigen"]["stability"][:, 0].tolist() == r.stability
+    assert runs["eigen"]["layer_sharpness"].shape == (2, 1, 2) and runs["eigen"].settings["layer_names"] == ["0", "2"]
+    assert runs["probe"]["limit"][0, 0].item() == pytest.approx(3.0 / 0.1)
+    assert ob.MonitorRecord.from_json(r.to_json()) == r
+    with pytest.raises(ValueError, match="JSON object"):
+        ob.MonitorRecord.from_json("[1, 2]")

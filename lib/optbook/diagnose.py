@@ -118,6 +118,12 @@ FLAT_CURVATURE = 0.01
 """eps * max|lambda| < 0.01: a step changes the gradient by under 1%, the region is flat (sec. 8.2.3)."""
 
 
+RATIO_KEY = "median ratio along the update / limit, last part"
+"""Evidence key: the median of the probe ratio (for SGD, (eps/2) g^T H g / g^T g)."""
+SHARPNESS_KEY = "median sharpness / limit, last part"
+"""Evidence key: the median of lambda_max / limit (for SGD, eps lambda_max / 2; Adam: lambda_max(P^-1 H) eps / 38)."""
+
+
 def _tail_slice(n: int, tail: float) -> slice:
     return slice(n - max(1, int(round(tail * n))), n)
 
@@ -156,7 +162,8 @@ def ill_conditioning_test(
     g^T g reaches ``best_step_ratio`` (the step overshoots the minimum of the quadratic model along
     -g, eq. 8.10) in at least half the probes, or s = eps lambda_max / 2 reaches
     ``stability_fraction`` (eps is near gradient descent's limit 2 / lambda_max) in at least half
-    the Lanczos probes. "Since step N": the first limiting probe after which at least half of the
+    the Lanczos probes. For another optimizer both are divided by its own limit instead of 2/eps
+    (`optbook.monitor.stability_rule`: momentum, Adam's P^-1 H), which `diagnose_training` does. "Since step N": the first limiting probe after which at least half of the
     probes are limiting. Cohen et al. (2021) show full-batch GD settling at s = 1.
     """
     check_fraction("tail", tail)
@@ -167,12 +174,12 @@ def ill_conditioning_test(
     if r.size < 4:
         raise ValueError(f"the curvature test needs at least 4 probes, got {r.size}")
     share_r, since_r = _limit_onset(steps_r, r >= best_step_ratio, tail)
-    evidence = {"median ratio (eps/2) gHg/gg, last part": float(np.median(r[_tail_slice(r.size, tail)])),
+    evidence = {RATIO_KEY: float(np.median(r[_tail_slice(r.size, tail)])),
                 "share of probes with ratio >= limit, last part": share_r}
     onsets = [since_r] if since_r is not None else []
     if s.size:
         share_s, since_s = _limit_onset(steps_s, s >= stability_fraction, tail)
-        evidence["median eps lambda_max / 2, last part"] = float(np.median(s[_tail_slice(s.size, tail)]))
+        evidence[SHARPNESS_KEY] = float(np.median(s[_tail_slice(s.size, tail)]))
         onsets += [since_s] if since_s is not None else []
     if not onsets:
         return Verdict("ill-conditioning", "no sign of trouble: the step stays below the curvature limit", evidence)
@@ -224,6 +231,25 @@ def negative_curvature_test(
     return Verdict("negative curvature", "negative curvature present: not a minimum (and not near a critical point)", evidence)
 
 
+def _stability(record: "MonitorRecord") -> np.ndarray:
+    """lambda_max / limit at the Lanczos steps; a record without the limit series is plain GD (2/eps)."""
+    if len(record.stability) == len(record.eigen_steps):
+        return record.array("stability")
+    return 0.5 * record.array("eigen_lr") * record.array("lambda_max")
+
+
+def _step_verdict(record: "MonitorRecord", tail: float, best_step_ratio: float, stability_fraction: float) -> Verdict:
+    """The ill-conditioning verdict, or "not judged" when the optimizer's limit is unknown."""
+    if not record.stability_known:
+        return Verdict("ill-conditioning", f"not judged: the monitor does not know the stability limit of {record.optimizer}",
+                       {})
+    verdict = ill_conditioning_test(record.probe_steps, record.ratio, record.eigen_steps, _stability(record), tail,
+                                    best_step_ratio, stability_fraction)
+    if record.limit:
+        verdict.evidence["stability limit (last)"] = record.limit[-1]
+    return verdict
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """The verdicts of the sections' tests on one monitored run, in the order they were taken."""
@@ -270,12 +296,10 @@ def diagnose_training(
     verdicts = []
     if record.diverged_at is not None:
         verdicts.append(Verdict("divergence", f"the loss became non-finite at step {record.diverged_at}: the step is past the curvature limit",
-                                {"last ratio (eps/2) gHg/gg": record.ratio[-1]}))
+                                {"last ratio along the update / limit": record.ratio[-1]}))
     if record.diverged_at is None:
         verdicts.append(progress_test(record.probe_loss, tail))
-    sharpness = 0.5 * record.array("eigen_lr") * record.array("lambda_max")
-    verdicts.append(ill_conditioning_test(record.probe_steps, record.ratio, record.eigen_steps, sharpness,
-                                          tail, best_step_ratio, stability_fraction))
+    verdicts.append(_step_verdict(record, tail, best_step_ratio, stability_fraction))
     critical = critical_point_test(record.probe_grad_norm, shrink=shrink, tail=tail)
     verdicts.append(critical)
     if record.eigen_steps:

@@ -20,6 +20,7 @@ submodule are restored afterwards; parameters, ``.grad`` and buffers are never w
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from contextlib import contextmanager
@@ -34,8 +35,12 @@ from ._validate import check_positive, check_positive_int, check_tensor
 from .curvature import HessianOperator
 from .losses import Loss
 from .params import LossFn, functional_loss, get_flat_params
+from .runs import Runs
 from .spectrum import lanczos
 
+
+
+_NOT_SERIES = ("diverged_at", "optimizer", "layer_names", "layer_sharpness")
 
 
 @dataclass
@@ -43,10 +48,25 @@ class MonitorRecord:
     """What a `TrainingMonitor` recorded; every list is indexed by the loop's step count.
 
     ``steps``/``loss``/``grad_norm``: every call (minibatch loss and gradient norm).
-    ``probe_*``, ``gTg``, ``gTHg``, ``lr``, ``ratio``: every ``every`` calls, on the probe batch;
-    ``ratio`` is (eps/2) g^T H g / g^T g for the step size eps in use.
-    ``eigen_*``: every ``eigen_every`` calls, Lanczos on the probe loss's Hessian.
-    ``diverged_at``: the step whose loss was not finite (the monitor then raised).
+    ``probe_*``, ``gTg``, ``gTHg``, ``lr``, ``limit``, ``ratio``: every ``every`` calls, on the
+    probe batch; ``limit`` is the optimizer's stability limit (`stability_rule`: 2/eps for SGD)
+    and ``ratio`` the Rayleigh quotient of P^-1 H along the update direction P^-1 g divided by it,
+    which for SGD is (eps/2) g^T H g / g^T g (1 at the limit).
+    ``eigen_*``, ``lambda_max``/``lambda_min`` (Lanczos on the probe loss's Hessian H),
+    ``sharpness`` (the top eigenvalue of P^-1 (H + weight decay), which for plain SGD is
+    ``lambda_max``) and ``stability`` = sharpness / limit: every ``eigen_every`` calls.
+    ``layer_sharpness``: per eigen step, the top eigenvalue of each layer's diagonal block of the
+    same matrix (``layers=True``), in the order of ``layer_names``.
+    ``optimizer``: the rule in words; ``diverged_at``: the step whose loss was not finite.
+
+    Examples
+    --------
+    >>> r = MonitorRecord(steps=[0, 1], loss=[2.0, 1.5], grad_norm=[1.0, 0.5])
+    >>> runs = r.as_runs()
+    >>> sorted(runs), runs["step"].loss[:, 0].tolist()
+    (['step'], [2.0, 1.5])
+    >>> MonitorRecord.from_json(r.to_json()) == r
+    True
     """
 
     steps: list[int] = field(default_factory=list)
@@ -58,18 +78,84 @@ class MonitorRecord:
     gTg: list[float] = field(default_factory=list)
     gTHg: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
+    limit: list[float] = field(default_factory=list)
     ratio: list[float] = field(default_factory=list)
     eigen_steps: list[int] = field(default_factory=list)
+    eigen_loss: list[float] = field(default_factory=list)
     lambda_max: list[float] = field(default_factory=list)
     lambda_min: list[float] = field(default_factory=list)
     eigen_lr: list[float] = field(default_factory=list)
+    eigen_limit: list[float] = field(default_factory=list)
+    sharpness: list[float] = field(default_factory=list)
+    stability: list[float] = field(default_factory=list)
+    layer_names: list[str] = field(default_factory=list)
+    layer_sharpness: list[list[float]] = field(default_factory=list)
+    optimizer: str = "gradient descent"
     diverged_at: int | None = None
 
     def array(self, name: str) -> np.ndarray:
         """One recorded series as a float array (e.g. ``record.array("ratio")``)."""
-        if name not in self.__dataclass_fields__ or name == "diverged_at":
+        if name not in self.__dataclass_fields__ or name in _NOT_SERIES:
             raise ValueError(f"name must be one of the recorded series, got {name!r}")
         return np.asarray(getattr(self, name), dtype=float)
+
+    @property
+    def stability_known(self) -> bool:
+        """Whether the optimizer's stability limit is known (False: the verdicts do not judge the step)."""
+        return not (self.limit and all(math.isnan(x) for x in self.limit))
+
+    def as_runs(self) -> dict[str, Runs]:
+        """The record as `optbook.Runs` (R = 1), one per cadence: ``"step"``, ``"probe"``, ``"eigen"``.
+
+        ``"step"``: minibatch loss and gradient norm; ``"probe"``: the probe cost, its gradient norm
+        and series gTg, gTHg, lr, limit, ratio; ``"eigen"``: the probe cost at the Lanczos steps,
+        series lambda_max, lambda_min, lr, limit, sharpness, stability and (``layers=True``)
+        layer_sharpness [T, 1, L]. A cadence with nothing recorded is left out.
+        """
+        def col(values) -> Tensor:
+            return torch.tensor(values, dtype=torch.float64).reshape(len(values), 1, *np.shape(values)[1:])
+
+        div = torch.tensor([-1 if self.diverged_at is None else self.diverged_at])
+        out = {}
+        if self.steps:
+            out["step"] = Runs(torch.tensor(self.steps), col(self.loss), col(self.grad_norm), diverged_at=div)
+        if self.probe_steps:
+            series = {k: col(getattr(self, k)) for k in ("gTg", "gTHg", "lr", "limit", "ratio")}
+            out["probe"] = Runs(torch.tensor(self.probe_steps), col(self.probe_loss), col(self.probe_grad_norm),
+                                series=series, diverged_at=div)
+        if self.eigen_steps:
+            series = {k: col(getattr(self, n)) for k, n in (("lambda_max", "lambda_max"), ("lambda_min", "lambda_min"),
+                      ("lr", "eigen_lr"), ("limit", "eigen_limit"), ("sharpness", "sharpness"), ("stability", "stability"))}
+            if self.layer_sharpness:
+                series["layer_sharpness"] = col(self.layer_sharpness)
+            out["eigen"] = Runs(torch.tensor(self.eigen_steps), col(self.eigen_loss), series=series, diverged_at=div,
+                                settings={"layer_names": list(self.layer_names)})
+        return out
+
+    def to_json(self) -> str:
+        """The whole record as a JSON string (nan and inf written as null, "inf", "-inf")."""
+        def clean(value):
+            if isinstance(value, float) and not math.isfinite(value):
+                return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+            if isinstance(value, list):
+                return [clean(v) for v in value]
+            return value
+
+        return json.dumps({name: clean(getattr(self, name)) for name in self.__dataclass_fields__})
+
+    @classmethod
+    def from_json(cls, text: str) -> "MonitorRecord":
+        """The record that `to_json` wrote."""
+        def restore(value):
+            if isinstance(value, list):
+                return [restore(v) for v in value]
+            return {None: math.nan, "inf": math.inf, "-inf": -math.inf}.get(value, value) if not isinstance(
+                value, (int, float, bool)) else value
+
+        data = json.loads(text)
+        if not isinstance(data, dict) or not set(data) <= set(cls.__dataclass_fields__):
+            raise ValueError("text must be a JSON object written by MonitorRecord.to_json")
+        return cls(**{k: (restore(v) if k not in ("optimizer", "diverged_at") else v) for k, v in data.items()})
 
 
 @contextmanager
@@ -91,16 +177,327 @@ def _step_size(optimizer: torch.optim.Optimizer) -> float:
     return rates.pop()
 
 
+# --- Which eigenvalue limits the step, for the optimizers the monitor knows ----------------------
+
+_RULE_KEYS = ("momentum", "dampening", "nesterov", "betas", "eps", "alpha", "centered", "amsgrad", "weight_decay",
+              "decoupled_weight_decay")
+
+
+@dataclass(frozen=True)
+class StabilityRule:
+    """The stability limit of an optimizer's update on a quadratic, read from the optimizer.
+
+    On J = 1/2 theta^T A theta an update with a frozen preconditioner P is stable while every
+    eigenvalue of P^-1 A stays below ``limit``. ``preconditioned`` says whether P is the optimizer's
+    second-moment state (Adam, AdamW, RMSprop) or the identity (SGD); ``weight_decay`` is the L2
+    coefficient the optimizer adds to the gradient (it adds ``weight_decay * I`` to the Hessian;
+    AdamW's decoupled decay does not and is reported as 0). An optimizer the monitor does not know
+    has ``known = False`` and a nan limit.
+
+    Attributes
+    ----------
+    optimizer : str
+        What was read, in words (e.g. ``"SGD, heavy-ball momentum 0.9"``).
+    lr : float
+        The step size eta.
+    limit : float
+        The largest stable eigenvalue of P^-1 (H + weight_decay I): 2/eta for SGD,
+        (2 + 2b)/((1 - d) eta) for heavy ball (momentum b, dampening d), (2 + 2b)/((1 + 2b) eta)
+        for Nesterov, (2 + 2 b1)/((1 - b1) eta) for Adam/AdamW (38/eta at b1 = 0.9), and
+        (2 + 2 mu)/eta for RMSprop with momentum mu; nan when not known.
+    preconditioned : bool
+        Whether the limit is on P^-1 H with P from the optimizer's state.
+    weight_decay : float
+        The L2 coefficient folded into the Hessian.
+
+    References
+    ----------
+    .. [1] J. Cohen et al., "Gradient descent on neural networks typically occurs at the edge of
+       stability", ICLR 2021 (``cohen2021gradient``).
+    .. [2] J. Cohen et al., "Adaptive gradient methods at the edge of stability", 2022
+       (``cohen2022adaptive``).
+
+    Examples
+    --------
+    >>> rule = StabilityRule("SGD", lr=0.1, limit=20.0, preconditioned=False, weight_decay=0.0)
+    >>> rule.known, rule.limit * rule.lr
+    (True, 2.0)
+    """
+
+    optimizer: str
+    lr: float
+    limit: float
+    preconditioned: bool
+    weight_decay: float
+
+    @property
+    def known(self) -> bool:
+        """Whether the limit is known (False for an optimizer the monitor does not know)."""
+        return not math.isnan(self.limit)
+
+
+def _shared_settings(optimizer: torch.optim.Optimizer) -> dict:
+    """The hyperparameters of the rule, which every parameter group must share."""
+    settings = {}
+    for key in ("lr",) + _RULE_KEYS:
+        values = {repr(group[key]) for group in optimizer.param_groups if key in group}
+        if len(values) > 1:
+            what = "step sizes" if key == "lr" else f"values of {key}"
+            raise ValueError(f"optimizer has parameter groups with different {what} {sorted(values)}: "
+                             "the monitor needs one rule for all of them")
+        if values:
+            settings[key] = optimizer.param_groups[0][key]
+    return settings
+
+
+def _sgd_rule(s: dict, eta: float) -> StabilityRule:
+    beta, damp, wd = float(s["momentum"]), float(s["dampening"]), float(s["weight_decay"])
+    if beta == 0:
+        return StabilityRule("SGD", eta, 2 / eta, False, wd)
+    if s["nesterov"]:
+        return StabilityRule(f"SGD, Nesterov momentum {beta:g}", eta, (2 + 2 * beta) / ((1 + 2 * beta) * eta), False, wd)
+    name = f"SGD, heavy-ball momentum {beta:g}" + (f", dampening {damp:g}" if damp else "")
+    limit = (2 + 2 * beta) / ((1 - damp) * eta) if damp < 1 else math.inf
+    return StabilityRule(name, eta, limit, False, wd)
+
+
+def stability_rule(optimizer: torch.optim.Optimizer | None = None, lr: float | None = None) -> StabilityRule:
+    """The stability limit that applies to ``optimizer`` (or to plain gradient descent at step ``lr``).
+
+    Reads the optimizer's type and hyperparameters: ``torch.optim.SGD`` (momentum, dampening,
+    Nesterov, weight decay), ``Adam`` and ``AdamW`` (beta1, L2 or decoupled decay) and ``RMSprop``
+    (momentum). Any other type, subclasses included, gets an unknown rule (nan limit): the monitor
+    does not guess. The thresholds are those of the linear recurrences on a quadratic with the
+    preconditioner frozen (Cohen et al. 2021, 2022); each is checked in the tests by running the
+    optimizer just below and just above it.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer or None
+        The optimizer whose next update is judged; its parameter groups must share the settings.
+    lr : float or None
+        With no optimizer: the step size of plain gradient descent.
+
+    Returns
+    -------
+    StabilityRule
+
+    Raises
+    ------
+    TypeError
+        If ``optimizer`` is not a ``torch.optim.Optimizer``.
+    ValueError
+        If both or neither of ``optimizer`` and ``lr`` are given, ``lr`` is not positive, or the
+        parameter groups differ in a setting of the rule.
+
+    References
+    ----------
+    .. [1] J. Cohen et al., "Gradient descent on neural networks typically occurs at the edge of
+       stability", ICLR 2021 (``cohen2021gradient``).
+    .. [2] J. Cohen et al., "Adaptive gradient methods at the edge of stability", 2022
+       (``cohen2022adaptive``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> p = [torch.nn.Parameter(torch.zeros(2))]
+    >>> round(stability_rule(torch.optim.SGD(p, lr=0.1, momentum=0.9)).limit, 6)
+    38.0
+    >>> rule = stability_rule(torch.optim.Adam(p, lr=0.01))
+    >>> round(rule.limit * rule.lr, 6), rule.preconditioned
+    (38.0, True)
+    >>> stability_rule(torch.optim.Adagrad(p)).known
+    False
+    """
+    if (optimizer is None) == (lr is None):
+        raise ValueError("pass exactly one of optimizer and lr")
+    if optimizer is None:
+        eta = check_positive("lr", lr)
+        return StabilityRule("gradient descent", eta, 2 / eta, False, 0.0)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    s = _shared_settings(optimizer)
+    eta, kind = float(s["lr"]), type(optimizer)
+    if kind is torch.optim.SGD:
+        return _sgd_rule(s, eta)
+    if kind in (torch.optim.Adam, torch.optim.AdamW):
+        b1 = float(s["betas"][0])
+        decoupled = kind is torch.optim.AdamW or bool(s.get("decoupled_weight_decay", False))
+        wd = 0.0 if decoupled else float(s["weight_decay"])
+        return StabilityRule(f"{kind.__name__}, beta1 {b1:g}", eta, (2 + 2 * b1) / ((1 - b1) * eta), True, wd)
+    if kind is torch.optim.RMSprop:
+        mu = float(s["momentum"])
+        name = "RMSprop" + (f", momentum {mu:g}" if mu else "")
+        return StabilityRule(name, eta, (2 + 2 * mu) / eta, True, float(s["weight_decay"]))
+    return StabilityRule(f"{kind.__name__} (unknown to the monitor)", eta if eta > 0 else math.nan, math.nan,
+                         False, 0.0)
+
+
+def _adaptive_denominator(optimizer: torch.optim.Optimizer, p: Tensor) -> Tensor | None:
+    """P for one parameter from the optimizer's state (None before the first update)."""
+    state, group = optimizer.state.get(p, {}), optimizer.param_groups[0]
+    if isinstance(optimizer, torch.optim.RMSprop):
+        if "square_avg" not in state:
+            return None
+        avg = state["square_avg"]
+        if group["centered"]:
+            avg = avg - state["grad_avg"] ** 2
+        return avg.sqrt() + group["eps"]
+    if "exp_avg_sq" not in state:
+        return None
+    b1, b2 = group["betas"]
+    t = float(state["step"])
+    second = state["max_exp_avg_sq"] if group["amsgrad"] else state["exp_avg_sq"]
+    return (1 - b1**t) * ((second / (1 - b2**t)).sqrt() + group["eps"])
+
+
+def preconditioner(optimizer: torch.optim.Optimizer, params: list[Tensor]) -> Tensor | None:
+    """The diagonal P of an adaptive optimizer's next update, as one flat vector over ``params``.
+
+    Adam/AdamW: P = (1 - b1^t) (sqrt(v_t / (1 - b2^t)) + eps), so that the update is
+    theta <- theta - eta P^-1 m_t (PyTorch's bias corrections included; the AMSGrad maximum when
+    ``amsgrad``). RMSprop: P = sqrt(v_t) + eps (centered: v_t - mean(g)^2). A parameter the
+    optimizer does not hold never moves, and gets P = inf. For SGD, P is the identity (ones).
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+        SGD, Adam, AdamW or RMSprop (see `stability_rule`).
+    params : list of Tensor
+        The parameters in the order of the flat vector (e.g. the model's trainable ones).
+
+    Returns
+    -------
+    Tensor, shape (P,), float64, or None
+        None while the adaptive optimizer has no state yet (before its first update).
+
+    Raises
+    ------
+    TypeError
+        If ``optimizer`` is not a ``torch.optim.Optimizer`` or ``params`` not a list of tensors.
+    ValueError
+        If the optimizer is not one the monitor knows.
+
+    References
+    ----------
+    .. [1] J. Cohen et al., "Adaptive gradient methods at the edge of stability", 2022
+       (``cohen2022adaptive``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> p = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    >>> opt = torch.optim.RMSprop([p], lr=0.01, alpha=0.0, eps=0.0)
+    >>> (p * p).sum().backward(); opt.step()
+    >>> preconditioner(opt, [p]).tolist()  # sqrt(g^2) = |g| = 2 |p|
+    [2.0, 4.0]
+    """
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    if not isinstance(params, (list, tuple)) or not all(isinstance(p, Tensor) for p in params):
+        raise TypeError("params must be a list of tensors")
+    rule = stability_rule(optimizer)
+    if not rule.known:
+        raise ValueError(f"optimizer must be one the monitor knows (SGD, Adam, AdamW, RMSprop), got {rule.optimizer}")
+    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    pieces = []
+    for p in params:
+        if id(p) not in held:
+            pieces.append(torch.full((p.numel(),), math.inf, dtype=torch.float64))
+            continue
+        if not rule.preconditioned:
+            pieces.append(torch.ones(p.numel(), dtype=torch.float64))
+            continue
+        denominator = _adaptive_denominator(optimizer, p)
+        if denominator is None:
+            return None
+        pieces.append(denominator.detach().reshape(-1).to("cpu", torch.float64))
+    return torch.cat(pieces)
+
+
+def parameter_blocks(model: nn.Module) -> list[tuple[str, slice]]:
+    """The layers of ``model`` as slices of its flat parameter vector (one per module owning parameters).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network; its trainable parameters, in the order of `optbook.get_flat_params`.
+
+    Returns
+    -------
+    list of (str, slice)
+        Each module that owns trainable parameters (its name, ``"(root)"`` for the model itself)
+        with the slice of the flat vector its parameters occupy.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a module.
+    ValueError
+        If it has no trainable parameters.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> parameter_blocks(nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)))
+    [('0', slice(0, 9, None)), ('2', slice(9, 13, None))]
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    blocks: list[tuple[str, slice]] = []
+    start = 0
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        owner = name.rpartition(".")[0] or "(root)"
+        if blocks and blocks[-1][0] == owner:
+            blocks[-1] = (owner, slice(blocks[-1][1].start, start + p.numel()))
+        else:
+            blocks.append((owner, slice(start, start + p.numel())))
+        start += p.numel()
+    if not blocks:
+        raise ValueError("model has no trainable parameters")
+    return blocks
+
+
+def _scaled_operator(op: HessianOperator, scale: Tensor | None, weight_decay: float, theta: Tensor):
+    """v -> D (H + wd I) D v on CPU float64 vectors, D = diag(scale) (None: the identity)."""
+    device = op.gradient.device
+
+    def matvec(v: Tensor) -> Tensor:
+        u = v if scale is None else scale * v
+        out = op.matvec(u.to(device, theta.dtype)).to("cpu", torch.float64) + weight_decay * u
+        return out if scale is None else scale * out
+
+    return matvec
+
+
+def _block_operator(matvec, block: slice, dim: int):
+    """The diagonal block of ``matvec`` on the coordinates ``block``."""
+    def restricted(v: Tensor) -> Tensor:
+        full = torch.zeros(dim, dtype=torch.float64)
+        full[block] = v
+        return matvec(full)[block]
+
+    return restricted
+
+
 class TrainingMonitor:
     """Record the sections' diagnostics from inside a plain training loop.
 
     Call ``monitor.step(loss)`` once per step, after ``loss.backward()`` and before
-    ``optimizer.step()``. The step size eps is read from ``optimizer.param_groups`` at each probe
-    (so schedulers are followed) unless a fixed ``lr`` is given. ``every`` sets how often the
-    probe (g^T g, g^T H g, the ratio) runs, from step 0; ``eigen_every`` how often Lanczos runs,
-    from step ``eigen_every`` on (0: never), and `final_check` adds one at the final weights.
-    The defaults keep the cost near 10% of a small MLP's training time: a probe costs about five
-    training steps, a Lanczos run about ``2 * lanczos_iter`` probes.
+    ``optimizer.step()``. The step size eps and the stability rule (`stability_rule`: SGD with or
+    without momentum, Nesterov, Adam, AdamW, RMSprop) are read from the optimizer at each probe
+    (so schedulers are followed) unless a fixed ``lr`` (plain gradient descent) is given. For Adam
+    and RMSprop the sharpness is the top eigenvalue of P^-1 H, P from the optimizer's state
+    (`preconditioner`), found by Lanczos on P^-1/2 H P^-1/2; an optimizer the monitor does not know
+    gets no limit and the verdicts say so. ``every`` sets how often the probe (g^T g, g^T H g, the
+    ratio) runs, from step 0; ``eigen_every`` how often Lanczos runs, from step ``eigen_every`` on
+    (0: never), and `final_check` adds one at the final weights; ``layers=True`` adds the top
+    eigenvalue of each layer's block (`parameter_blocks`) at those steps. The defaults keep the
+    cost near 10% of a small MLP's training time: a probe costs about five training steps, a
+    Lanczos run about ``2 * lanczos_iter`` probes (twice that with Adam or RMSprop, and once more
+    per layer with ``layers``).
     """
 
     def __init__(
@@ -115,6 +512,7 @@ class TrainingMonitor:
         every: int = 100,
         eigen_every: int = 1000,
         lanczos_iter: int = 20,
+        layers: bool = False,
         seed: int = 0,
     ):
         if not isinstance(model, nn.Module):
@@ -125,11 +523,13 @@ class TrainingMonitor:
             raise ValueError("pass exactly one of optimizer (its step size is read at each probe) and lr")
         if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        if not isinstance(layers, bool):
+            raise TypeError(f"layers must be a bool, got {type(layers).__name__}")
         self.lr = None if lr is None else check_positive("lr", lr)
         self.every = check_positive_int("every", every)
         self.eigen_every = check_positive_int("eigen_every", eigen_every, minimum=0)
         self.lanczos_iter = check_positive_int("lanczos_iter", lanczos_iter, minimum=2)
-        self.seed = int(seed)
+        self.seed, self.layers = int(seed), layers
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         check_tensor("probe_inputs", probe_inputs)
         check_tensor("probe_targets", probe_targets)
@@ -138,7 +538,9 @@ class TrainingMonitor:
             raise ValueError("model has no trainable parameters")
         device = self.params[0].device
         self.probe_inputs, self.probe_targets = probe_inputs.to(device), probe_targets.to(device)
-        self.record = MonitorRecord()
+        self.record = MonitorRecord(optimizer=self.rule().optimizer)
+        self.blocks = parameter_blocks(model) if layers else []
+        self.record.layer_names = [name for name, _ in self.blocks]
         self.seconds = 0.0  # the monitor's own wall time, so its overhead can be read off any run
         self._calls = 0
         self._check_probe_loss()
@@ -160,6 +562,21 @@ class TrainingMonitor:
     def current_lr(self) -> float:
         """The step size eps of the next update."""
         return self.lr if self.optimizer is None else _step_size(self.optimizer)
+
+    def rule(self) -> StabilityRule:
+        """The stability rule of the next update (`stability_rule` on the optimizer, or GD at ``lr``)."""
+        return stability_rule(lr=self.lr) if self.optimizer is None else stability_rule(self.optimizer)
+
+    def _scale(self, rule: StabilityRule) -> tuple[bool, Tensor | None]:
+        """(defined, D = P^-1/2): D is None for the identity; undefined before Adam's first update."""
+        if self.optimizer is None or not rule.known:
+            return True, None
+        p = preconditioner(self.optimizer, self.params)
+        if p is None:
+            return False, None
+        if not rule.preconditioned and bool((p == 1).all()):
+            return True, None
+        return True, p.rsqrt()
 
     def step(self, loss: Tensor | None = None) -> None:
         """Record this step; probe every ``every`` calls and run Lanczos every ``eigen_every``."""
@@ -205,51 +622,69 @@ class TrainingMonitor:
         self.seconds += time.perf_counter() - started
 
     def _probe(self, step: int) -> None:
-        eps = self.current_lr()
+        rule = self.rule()
         with eval_mode(self.model):
-            op = HessianOperator(self._probe_loss(), get_flat_params(self.model))
+            theta = get_flat_params(self.model)
+            op = HessianOperator(self._probe_loss(), theta)
             g = op.gradient
             gTg, gTHg = float(g @ g), float(g @ op.matvec(g))
+            ratio = self._ratio(op, theta, rule, gTg, gTHg)
         r = self.record
         r.probe_steps.append(step)
         r.probe_loss.append(float(op.value))
         r.probe_grad_norm.append(gTg**0.5)
         r.gTg.append(gTg)
         r.gTHg.append(gTHg)
-        r.lr.append(eps)
-        r.ratio.append(0.5 * eps * gTHg / gTg if gTg > 0 else float("nan"))
+        r.lr.append(rule.lr)
+        r.limit.append(rule.limit)
+        r.ratio.append(ratio)
+        r.optimizer = rule.optimizer
+
+    def _ratio(self, op: HessianOperator, theta: Tensor, rule: StabilityRule, gTg: float, gTHg: float) -> float:
+        """Rayleigh quotient of P^-1 (H + wd) along the update direction P^-1 g, over the limit."""
+        defined, scale = self._scale(rule)
+        if not (rule.known and defined):
+            return float("nan")
+        if scale is None and rule.weight_decay == 0:
+            return gTHg / gTg / rule.limit if gTg > 0 else float("nan")
+        g = op.gradient.to("cpu", torch.float64) + rule.weight_decay * theta.detach().to("cpu", torch.float64)
+        w = g if scale is None else scale**2 * g  # P^-1 g
+        denominator = float(g @ w)
+        if denominator <= 0:
+            return float("nan")
+        hw = op.matvec(w.to(op.gradient.device, op.dtype)).to("cpu", torch.float64) + rule.weight_decay * w
+        return float(w @ hw) / denominator / rule.limit
 
     def _eigen(self, step: int) -> None:
+        rule = self.rule()
+        defined, scale = self._scale(rule)
         with eval_mode(self.model):
-            op = HessianOperator(self._probe_loss(), get_flat_params(self.model))
-            device = op.gradient.device
+            theta = get_flat_params(self.model)
+            op = HessianOperator(self._probe_loss(), theta)
+            plain = _scaled_operator(op, None, 0.0, theta)  # Lanczos keeps its basis on the CPU in float64
+            spectrum = self._lanczos(plain, op.dim, "both", step)
+            sharpness, layers = float("nan"), [float("nan")] * len(self.blocks)
+            if rule.known and defined:
+                matvec = plain
+                if scale is not None or rule.weight_decay:
+                    matvec = _scaled_operator(op, scale, rule.weight_decay, theta)
+                    sharpness = self._lanczos(matvec, op.dim, "largest", step).largest
+                else:
+                    sharpness = spectrum.largest
+                layers = [self._lanczos(_block_operator(matvec, block, op.dim), block.stop - block.start, "largest",
+                                        step).largest for _, block in self.blocks]
+        r = self.record
+        r.eigen_steps.append(step)
+        r.eigen_loss.append(float(op.value))
+        r.lambda_max.append(spectrum.largest)
+        r.lambda_min.append(spectrum.smallest)
+        r.eigen_lr.append(rule.lr)
+        r.eigen_limit.append(rule.limit)
+        r.sharpness.append(sharpness)
+        r.stability.append(sharpness / rule.limit if rule.known else float("nan"))
+        if self.blocks:
+            r.layer_sharpness.append(layers)
 
-            def matvec(v: Tensor) -> Tensor:  # Lanczos keeps its basis on the CPU in float64
-                return op.matvec(v.to(device)).to("cpu", torch.float64)
-
-            generator = torch.Generator().manual_seed(self.seed + step)
-            spectrum = lanczos(matvec, op.dim, k=1, which="both", max_iter=self.lanczos_iter, tol=1e-4,
-                               generator=generator)
-        self.record.eigen_steps.append(step)
-        self.record.lambda_max.append(spectrum.largest)
-        self.record.lambda_min.append(spectrum.smallest)
-        self.record.eigen_lr.append(self.current_lr())
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-"""What each case's report must say (the start of each finding); tests that are not listed have no known answer."""
+    def _lanczos(self, matvec, dim: int, which: str, step: int):
+        generator = torch.Generator().manual_seed(self.seed + step)
+        return lanczos(matvec, dim, k=1, which=which, max_iter=self.lanczos_iter, tol=1e-4, generator=generator)
