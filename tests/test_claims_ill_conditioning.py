@@ -14,7 +14,7 @@ import torch
 import optbook as ob
 from claims import SEEDS, claim, fact
 
-from optbook.ill_conditioning import quadratic as Q, sharpening as S
+from optbook.ill_conditioning import minibatch as M, quadratic as Q, sharpening as S
 MLP, CNN = S.MLP_RUN, S.CNN_RUN
 ONE_EXAMPLE = 1 / ob.digits().x_val.shape[0]  # one validation example, as a fraction
 
@@ -205,3 +205,29 @@ def test_figure_8_1_cnn_ends_near_the_edge_of_stability(cnn_runs):
     sharp = sharp.reshape(tail.shape[:2])
     claim("CNN: |mean lambda_max over the last 200 steps eps/2 - 1|", (sharp.mean(0) * CNN.lr / 2 - 1).abs(), "<",
           CNN_SHARPNESS_GAP)
+
+
+# Figure 8.1 in the book's regime (the page's lead figure): minibatch SGD on digits distorted afresh every
+# epoch, `M.SETTINGS`; the criteria `M.SHAPE` were fixed in the code before the page's runs were made.
+@pytest.fixture(scope="module")
+def stream_shape():
+    seeds = list(SEEDS)
+    return M.figure_8_1_shape(*M.augmented_sgd(seeds), *M.augmented_sgd(seeds, augmented=False))
+
+
+def test_figure_8_1_stream_norm_rises_through_the_run(stream_shape):
+    claim("stream: running-average |g| end / after the first window", stream_shape.rise, ">", M.SHAPE.rise)
+    claim("stream: rank correlation of the running average with time", stream_shape.rank_correlation, ">",
+          M.SHAPE.rank_correlation)
+
+
+def test_figure_8_1_stream_validation_error_falls_during_the_rise(stream_shape):
+    claim("stream: validation error fall after the first window", stream_shape.val_fall, ">", M.SHAPE.val_fall)
+    claim("stream: validation error, mean over the last window", stream_shape.val_end, "<", M.SHAPE.val_end,
+          abs=ONE_EXAMPLE)
+
+
+def test_figure_8_1_stream_does_not_end_at_a_critical_point(stream_shape):
+    claim("stream: expected-cost |g| at the end / converged control's |g|", stream_shape.above_floor, ">",
+          M.SHAPE.above_floor)
+    claim("stream control: running-average |g| end / peak", stream_shape.control_decay, "<", M.SHAPE.control_decay)
