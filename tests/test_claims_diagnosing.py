@@ -66,6 +66,24 @@ def test_known_answer_numbers(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_optimizer_aware_edges(seed):
+    """The page: full-batch heavy ball and Adam each sit at their own limit, within 15%, in the second half."""
+    runs = _known(seed)
+    for name, label in (("edge of stability: full-batch heavy ball, momentum 0.5", "heavy ball"),
+                        ("adaptive edge of stability: full-batch Adam", "Adam")):
+        record = runs[name]
+        second = np.asarray(record.stability[len(record.stability) // 2 :])
+        claim(f"{label}: sharpness / own limit, second half, above", second, ">", 0.85)
+        claim(f"{label}: sharpness / own limit, second half, below", second, "<", 1.15)
+        loss = np.asarray(record.probe_loss)
+        claim(f"{label}: the cost falls by more than half meanwhile", loss[-1] / loss[0], "<", 0.5)
+    hb = runs["edge of stability: full-batch heavy ball, momentum 0.5"]
+    gd_reading = 0.5 * np.asarray(hb.eigen_lr) * np.asarray(hb.lambda_max)
+    # the page: read with plain GD's 2/eps, the stable heavy-ball run would look 1.3-1.5 times past its limit
+    claim("heavy ball read with GD's rule: eps lambda_max / 2, second half", gd_reading[len(gd_reading) // 2 :], ">", 1.3)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_chapter_example_good_step(seed):
     run = _example(GOOD_LR, seed)
     diagnosis = diagnose_training(run.record)

@@ -148,9 +148,9 @@ def _penalized_cross_entropy(outputs: tuple[Tensor, Tensor], targets: Tensor) ->
 
 
 def _monitored_gd(model: nn.Module, loss_fn: Loss, x: Tensor, y: Tensor, lr: float, steps: int,
-                  every: int, eigen_every: int, lanczos_iter: int) -> MonitorRecord:
-    """Full-batch gradient descent in a plain loop with a monitor on the whole batch."""
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+                  every: int, eigen_every: int, lanczos_iter: int, optimizer: str = "SGD", **options) -> MonitorRecord:
+    """Full-batch training (``torch.optim.<optimizer>``, default plain SGD) with a monitor on the whole batch."""
+    optimizer = getattr(torch.optim, optimizer)(model.parameters(), lr=lr, **options)
     monitor = TrainingMonitor(model, loss_fn, x, y, optimizer, every=every, eigen_every=eigen_every,
                               lanczos_iter=lanczos_iter)
     for _ in range(steps):
@@ -176,6 +176,13 @@ KNOWN_ANSWERS: dict[str, dict[str, str | None]] = {
         "negative curvature": "no sign of trouble"},
     "edge of stability: full-batch GD, squared error": {
         "ill-conditioning": "ill-conditioning", "critical point": "not at a critical point"},
+    "edge of stability: full-batch heavy ball, momentum 0.5": {"ill-conditioning": "ill-conditioning"},
+    "adaptive edge of stability: full-batch Adam": {"ill-conditioning": "ill-conditioning"},
+}
+
+EDGE_RUNS = {  # the two optimizer-aware edges: (optimizer, lr, options); 800 full-batch steps on 400 digits
+    "edge of stability: full-batch heavy ball, momentum 0.5": ("SGD", 1.0, {"momentum": 0.5}),
+    "adaptive edge of stability: full-batch Adam": ("Adam", 0.006, {}),
 }
 
 
@@ -205,4 +212,8 @@ def known_answer_runs(seed: int = 0) -> dict[str, MonitorRecord]:
     runs["edge of stability: full-batch GD, squared error"] = _monitored_gd(
         mlp([64, 64, 10], "tanh", seed=seed), squared_error, data.x_train[:400], data.y_train[:400], 1.0, 600,
         every=10, eigen_every=50, lanczos_iter=20)
+    for name, (optimizer, lr, options) in EDGE_RUNS.items():
+        runs[name] = _monitored_gd(mlp([64, 64, 10], "tanh", seed=seed), squared_error, data.x_train[:400],
+                                   data.y_train[:400], lr, 800, every=10, eigen_every=50, lanczos_iter=20,
+                                   optimizer=optimizer, **options)
     return runs
