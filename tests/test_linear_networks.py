@@ -310,5 +310,5 @@ def test_widget_grid_trains_every_pair_in_one_batch():
     assert pairs == [(0.1, 0.01), (0.1, 0.03), (0.3, 0.01), (0.3, 0.03)]
     assert runs.settings["lrs"].tolist() == [0.01, 0.03, 0.01, 0.03] and runs.settings["init_scales"].tolist() == [0.1, 0.1, 0.3, 0.3]
     assert runs["strength"].shape[1] == 4
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(ValueError, match="scales must not be empty"):
         ln.widget_grid(x, y, 2, scales=())

@@ -492,8 +492,8 @@ def check_int_sequence(name: str, value: object, minimum: int = 1) -> tuple[int,
     return tuple(check_positive_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(value))
 
 
-def check_real_array(name: str, value: object, ndim: int | None = None) -> np.ndarray:
-    """Return ``value`` as a finite float64 NumPy array (from an array, tensor, list or number).
+def check_real_array(name: str, value: object, ndim: int | None = None, finite: bool = True) -> np.ndarray:
+    """Return ``value`` as a float64 NumPy array (from an array, tensor, list or number), finite by default.
 
     Parameters
     ----------
@@ -503,6 +503,8 @@ def check_real_array(name: str, value: object, ndim: int | None = None) -> np.nd
         The argument: anything `numpy.asarray` turns into real numbers (booleans and strings refused).
     ndim : int or None, optional
         The required number of dimensions (None: any).
+    finite : bool, optional
+        Whether every entry must be finite (default True; False lets nan and inf through).
 
     Returns
     -------
@@ -537,6 +539,6 @@ def check_real_array(name: str, value: object, ndim: int | None = None) -> np.nd
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
     if array.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {array.shape}")
-    if not np.isfinite(array).all():
+    if finite and not np.isfinite(array).all():
         raise ValueError(f"{name} contains non-finite values (nan or inf)")
     return array

@@ -27,7 +27,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._validate import check_fraction, check_positive, check_positive_int, check_tensor, check_vector
+from .._validate import (check_float_tensor, check_fraction, check_nonnegative, check_positive, check_positive_int,
+                         check_real, check_real_array, check_seed, check_tensor, check_vector)
 from ..curvature import gradient, hessian
 from ..params import LossFn
 from ..spectrum import morse_index
@@ -81,9 +82,20 @@ __all__ = [
 
 
 def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
-    return seed
+    return check_seed("seed", seed)
+
+
+def _check_subset(subset: object, n: int) -> tuple[int, ...]:
+    """``subset`` as a tuple of distinct eigenvector indices in [0, n) (it may be empty), else raise."""
+    if not isinstance(subset, (tuple, list, range)):
+        raise TypeError(f"subset must be a tuple of eigenvector indices, got {type(subset).__name__}")
+    for i, k in enumerate(subset):
+        check_positive_int(f"subset[{i}]", k, minimum=0)
+        if k >= n:
+            raise ValueError(f"subset[{i}] must be < {n} (the number of eigenvalues), got {k}")
+    if len(set(subset)) != len(subset):
+        raise ValueError(f"subset must not repeat an index, got {tuple(subset)}")
+    return tuple(int(k) for k in subset)
 
 
 def random_orthogonal(n: int, seed: int = 0) -> Tensor:
@@ -124,6 +136,14 @@ def _check_hidden(p: object, n: int) -> int:
 
 def split_autoencoder(theta: Tensor, n: int, p: int) -> tuple[Tensor, Tensor]:
     """Split theta = [vec A, vec B] into the encoder A (p x n) and the decoder B (n x p)."""
+    check_float_tensor("theta", theta)
+    check_positive_int("n", n)
+    check_positive_int("p", p)
+    return _split_autoencoder(theta, n, p)
+
+
+def _split_autoencoder(theta: Tensor, n: int, p: int) -> tuple[Tensor, Tensor]:
+    """`split_autoencoder` without the value checks (the loss runs it under vmap and autograd)."""
     if theta.shape[-1] != 2 * n * p:
         raise ValueError(f"theta must have 2*n*p = {2 * n * p} entries, got {theta.shape[-1]}")
     a, b = theta.split([p * n, n * p], dim=-1)
@@ -138,7 +158,7 @@ def autoencoder_loss(sigma: Tensor, p: int) -> LossFn:
     eye = torch.eye(n, dtype=torch.float64)
 
     def loss(theta: Tensor) -> Tensor:
-        a, b = split_autoencoder(theta, n, p)
+        a, b = _split_autoencoder(theta, n, p)
         residual = eye.to(theta.dtype) - b @ a
         return 0.5 * torch.trace(residual @ sigma.to(theta.dtype) @ residual.T)
 
@@ -147,6 +167,8 @@ def autoencoder_loss(sigma: Tensor, p: int) -> LossFn:
 
 def subset_cost(eigenvalues: Tensor, subset: tuple[int, ...]) -> float:
     """Baldi & Hornik's cost of the projection onto the eigenvectors in ``subset``: 1/2 sum of the others."""
+    check_float_tensor("eigenvalues", eigenvalues, ndim=1)
+    subset = _check_subset(subset, eigenvalues.numel())
     keep = torch.ones(eigenvalues.numel(), dtype=torch.bool)
     keep[list(subset)] = False
     return 0.5 * float(eigenvalues[keep].sum())
@@ -158,7 +180,12 @@ def predicted_index(eigenvalues: Tensor, subset: tuple[int, ...], p: int) -> int
     Each kept eigenvector may be swapped for a larger one that is left out, and each of the
     ``p - |I|`` idle hidden units may pick up any of the ``n - |I|`` left-out directions.
     """
+    check_float_tensor("eigenvalues", eigenvalues, ndim=1)
     n = eigenvalues.numel()
+    subset = _check_subset(subset, n)
+    p = _check_hidden(p, n)
+    if len(subset) > p:
+        raise ValueError(f"subset has {len(subset)} eigenvectors, more than p={p} hidden units")
     out = [j for j in range(n) if j not in subset]
     swaps = sum(int(eigenvalues[j] > eigenvalues[i]) for i in subset for j in out)
     return swaps + (p - len(subset)) * (n - len(subset))
@@ -166,6 +193,7 @@ def predicted_index(eigenvalues: Tensor, subset: tuple[int, ...], p: int) -> int
 
 def gauge_directions(theta: Tensor, n: int, p: int) -> Tensor:
     """Orthonormal basis (rows) of the tangent of the orbit (C A, B C^-1): directions (X A, -B X), X in gl(p)."""
+    check_vector("theta", theta)
     a, b = split_autoencoder(theta.to(torch.float64), n, p)
     tangents = []
     for i, j in itertools.product(range(p), range(p)):
@@ -206,9 +234,16 @@ class CriticalPoint:
 
 def critical_point_params(q: Tensor, subset: tuple[int, ...], p: int, gauge: Tensor | None = None) -> Tensor:
     """theta of the critical point for ``subset``: A = C [U_I^T; 0], B = [U_I, 0] C^-1 (C: any invertible p x p)."""
+    check_float_tensor("q", q, ndim=2)
     n = q.shape[0]
+    if q.shape != (n, n):
+        raise ValueError(f"q must be a square matrix of eigenvectors, got shape {tuple(q.shape)}")
+    subset = _check_subset(subset, n)
+    check_positive_int("p", p)
     if len(subset) > p:
         raise ValueError(f"subset has {len(subset)} eigenvectors, more than p={p} hidden units")
+    if gauge is not None:
+        check_float_tensor("gauge", gauge, ndim=2)
     c = torch.eye(p, dtype=torch.float64) if gauge is None else gauge.to(torch.float64)
     if c.shape != (p, p):
         raise ValueError(f"gauge must be {p} x {p}, got {tuple(c.shape)}")
@@ -221,6 +256,9 @@ def critical_point_params(q: Tensor, subset: tuple[int, ...], p: int, gauge: Ten
 
 def random_gauge(p: int, generator: torch.Generator) -> Tensor:
     """A random invertible p x p matrix with singular values in [0.5, 2] (moves the point along its orbit)."""
+    check_positive_int("p", p)
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     u, _, vt = torch.linalg.svd(torch.randn(p, p, dtype=torch.float64, generator=generator))
     scales = 2.0 ** (2 * torch.rand(p, dtype=torch.float64, generator=generator) - 1)
     return (u * scales) @ vt
@@ -240,7 +278,8 @@ def autoencoder_critical_points(
     lam = eigenvalues.to(torch.float64)
     n = lam.numel()
     p = _check_hidden(p, n)
-    check_positive("zero_tol", zero_tol)
+    if check_positive("zero_tol", zero_tol) >= 1:
+        raise ValueError(f"zero_tol must be < 1 (a fraction of the largest |eigenvalue|), got {zero_tol}")
     loss = autoencoder_loss(sigma, p)
     generator = torch.Generator().manual_seed(_check_seed(seed) + 1)
     points = []
@@ -280,6 +319,8 @@ def autoencoder_critical_points(
 
 def staircase_inversions(points: list[CriticalPoint], rtol: float = 1e-9) -> int:
     """Number of pairs of critical points in which the costlier one has the lower index."""
+    _check_points(points)
+    check_nonnegative("rtol", rtol)
     count = 0
     for first, second in itertools.combinations(points, 2):
         low, high = sorted((first, second), key=lambda point: point.cost)
@@ -290,7 +331,17 @@ def staircase_inversions(points: list[CriticalPoint], rtol: float = 1e-9) -> int
 
 def staircase_is_monotone(points: list[CriticalPoint], rtol: float = 1e-9) -> bool:
     """True if a higher cost never comes with a lower index (cost and index rise together)."""
+    _check_points(points)
+    check_nonnegative("rtol", rtol)
     return staircase_inversions(points, rtol) == 0
+
+
+def _check_points(points: object) -> None:
+    if not isinstance(points, (list, tuple)):
+        raise TypeError(f"points must be a list of CriticalPoint, got {type(points).__name__}")
+    for i, point in enumerate(points):
+        if not isinstance(point, CriticalPoint):
+            raise TypeError(f"points[{i}] must be a CriticalPoint, got {type(point).__name__}")
 
 
 def autoencoder_random_starts(
@@ -305,6 +356,8 @@ def autoencoder_random_starts(
     n = sigma.shape[0]
     p = _check_hidden(p, n)
     check_positive_int("n_starts", n_starts)
+    if not isinstance(scale, (int, float, list, tuple)):
+        raise TypeError(f"scale must be a number or a list of numbers, got {type(scale).__name__}")
     scales = [scale] if isinstance(scale, (int, float)) else list(scale)
     if not scales:
         raise ValueError("scale must be a number or a non-empty list of numbers")
@@ -367,11 +420,32 @@ def data_modes(inputs: Tensor, targets: Tensor) -> Modes:
     return Modes(u[:, keep], s[keep], vt[keep].T)
 
 
+def _positive_values(name: str, value: object, ndim: int | None = None) -> np.ndarray:
+    """``value`` (a number, array or tensor) as a float64 array of finite numbers > 0, else raise naming it."""
+    array = check_real_array(name, value, ndim=ndim)
+    if (array <= 0).any():
+        raise ValueError(f"{name} must hold numbers > 0")
+    return array
+
+
+def _check_strengths(s: object, u0: object) -> tuple[np.ndarray, np.ndarray]:
+    """Singular values ``s`` and initial strengths ``u0``: finite, > 0 and broadcasting together."""
+    s_values = _positive_values("s", s)
+    u0_values = _positive_values("u0", u0)
+    try:
+        np.broadcast_shapes(s_values.shape, u0_values.shape)
+    except ValueError:
+        raise ValueError(f"u0 (shape {u0_values.shape}) must broadcast against s (shape {s_values.shape})") from None
+    return s_values, u0_values
+
+
 def saxe_mode_strength(t: Tensor, s: Tensor, u0: Tensor, tau: float = 1.0) -> Tensor:
     """Saxe et al.'s eq. 12: u(t) = s e^{2st/tau} / (e^{2st/tau} - 1 + s/u0), for a two-layer net from u0 > 0.
 
     Broadcasts ``t`` [T] against ``s`` and ``u0`` [modes]; returns [T, modes].
     """
+    check_real_array("t", t, ndim=1)
+    _check_strengths(s, u0)
     check_positive("tau", tau)
     s, u0 = torch.as_tensor(s, dtype=torch.float64), torch.as_tensor(u0, dtype=torch.float64)
     if bool((u0 <= 0).any()) or bool((s <= 0).any()):
@@ -383,6 +457,7 @@ def saxe_mode_strength(t: Tensor, s: Tensor, u0: Tensor, tau: float = 1.0) -> Te
 
 def saxe_half_time(s: Tensor, u0: Tensor, tau: float = 1.0) -> Tensor:
     """Saxe et al.'s eq. 11 with u_f = s/2: the time a two-layer mode takes to reach half its strength."""
+    _check_strengths(s, u0)
     check_positive("tau", tau)
     s, u0 = torch.as_tensor(s, dtype=torch.float64), torch.as_tensor(u0, dtype=torch.float64)
     if bool((u0 <= 0).any()) or bool((u0 >= s / 2).any()):
@@ -401,6 +476,10 @@ def deep_mode_strength(t: Tensor, s: Tensor, u0: Tensor, depth: int, tau: float 
     check_positive_int("depth", depth, minimum=2)
     check_positive("tau", tau)
     check_vector("t", t)
+    s_values, u0_values = _check_strengths(s, u0)
+    if u0_values.size not in (1, s_values.size) or u0_values.ndim > 1:
+        raise ValueError(f"u0 must be a number or have one entry per mode of s ({s_values.size}), "
+                         f"got shape {u0_values.shape}")
     s = torch.as_tensor(s, dtype=torch.float64).reshape(-1)
     u0 = torch.as_tensor(u0, dtype=torch.float64).expand_as(s)
     if bool((u0 <= 0).any()) or bool((u0 >= s).any()):
@@ -427,6 +506,7 @@ def blow_up_time(s: Tensor | float, u0: Tensor | float, depth: int, tau: float =
     """
     check_positive_int("depth", depth, minimum=3)
     check_positive("tau", tau)
+    _check_strengths(s, u0)
     s, u0 = torch.as_tensor(s, dtype=torch.float64), torch.as_tensor(u0, dtype=torch.float64)
     if bool((u0 <= 0).any()) or bool((s <= 0).any()):
         raise ValueError("s and u0 must be > 0")
@@ -440,6 +520,18 @@ def half_learning_times(strength: Tensor, s: Tensor, steps: Tensor) -> Tensor:
     between records.
     """
     check_tensor("strength", strength, finite=False)
+    check_tensor("steps", steps, ndim=1)
+    if strength.shape[0] != steps.numel():
+        raise ValueError(f"strength must have one row per recorded step (len(steps) = {steps.numel()}), "
+                         f"got shape {tuple(strength.shape)}")
+    s_values = _positive_values("s", s)
+    try:
+        fits = np.broadcast_shapes(tuple(strength.shape[1:]), s_values.shape) == tuple(strength.shape[1:])
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"s (shape {s_values.shape}) must broadcast against strength's [..., modes] "
+                         f"{tuple(strength.shape[1:])}")
     above = strength >= s / 2
     reached = above.any(0)
     first = above.to(torch.int64).argmax(0)
@@ -460,6 +552,18 @@ def _chain(weights: list[Tensor]) -> Tensor:
     return product
 
 
+def _check_init(modes: object, n_runs: object, depth: object, width: object, init_scales: object) -> None:
+    """`linear_net_init`'s argument checks."""
+    if not isinstance(modes, Modes):
+        raise TypeError(f"modes must be a Modes (from data_modes), got {type(modes).__name__}")
+    check_positive_int("n_runs", n_runs)
+    check_positive_int("depth", depth, minimum=2)
+    check_positive_int("width", width)
+    check_float_tensor("init_scales", init_scales, ndim=1)
+    if init_scales.numel() not in (1, n_runs) or bool((init_scales <= 0).any()):
+        raise ValueError(f"init_scales must hold numbers > 0, one or one per run ({n_runs}), got {init_scales.tolist()}")
+
+
 def linear_net_init(
     modes: Modes, n_runs: int, depth: int, width: int, init_scales: Tensor, seed: int = 0,
     decoupled_u0: float | None = None,
@@ -471,6 +575,7 @@ def linear_net_init(
     exactly: W1 = R1 diag(a) V^T, Wl = Rl diag(a) R(l-1)^T, WD = U diag(a) R(D-1)^T, a = u0^(1/D),
     with random orthonormal hidden frames Rl.
     """
+    _check_init(modes, n_runs, depth, width, init_scales)
     generator = torch.Generator().manual_seed(_check_seed(seed))
     n_in, n_out, rank = modes.v.shape[0], modes.u.shape[0], modes.s.numel()
     sizes = [n_in] + [width] * (depth - 1) + [n_out]
@@ -500,6 +605,8 @@ def _per_run_settings(
     init_scales: Tensor | float, lrs: Tensor | float, n_runs: int | None
 ) -> tuple[Tensor, Tensor, int]:
     """`simulate_linear_net`'s initial scales and step sizes checked and expanded to one per run, and R."""
+    check_real_array("init_scales", init_scales)
+    check_real_array("lrs", lrs)
     scales = torch.as_tensor(init_scales, dtype=torch.float64).reshape(-1)
     rates = torch.as_tensor(lrs, dtype=torch.float64).reshape(-1)
     for name, values in (("init_scales", scales), ("lrs", rates)):
@@ -596,8 +703,8 @@ def widget_grid(
     rates: Sequence[float] = LINEAR_NETWORKS.widget_rates, steps: int = LINEAR_NETWORKS.widget_steps, record_every: int = 5, width: int = 16,
 ) -> tuple[Runs, list[tuple[float, float]]]:
     """Every (initial scale, step size) pair of the grid at one depth, trained in one batch; returns the runs and the pairs."""
-    if not scales or not rates:
-        raise ValueError("scales and rates must be non-empty")
+    _positive_values("scales", scales, ndim=1)
+    _positive_values("rates", rates, ndim=1)
     pairs = [(float(scale), float(rate)) for scale in scales for rate in rates]
     runs = simulate_linear_net(
         inputs, targets, depth=depth, width=width, init_scales=torch.tensor([p[0] for p in pairs], dtype=torch.float64),
@@ -607,6 +714,8 @@ def widget_grid(
 
 def distinct_groups(s: Tensor, rtol: float = 1e-6) -> list[list[int]]:
     """Indices of modes grouped by equal singular value (the tree data has repeated ones)."""
+    check_float_tensor("s", s, ndim=1)
+    check_nonnegative("rtol", rtol)
     groups: list[list[int]] = []
     for i, value in enumerate(s.tolist()):
         if groups and abs(s[groups[-1][0]].item() - value) <= rtol * abs(value):
@@ -618,6 +727,11 @@ def distinct_groups(s: Tensor, rtol: float = 1e-6) -> list[list[int]]:
 
 def learned_in_order(t_half: Tensor, s: Tensor) -> bool:
     """True if every mode of a larger singular value reaches half strength before every mode of a smaller one."""
+    check_tensor("t_half", t_half, finite=False)
+    check_float_tensor("s", s, ndim=1)
+    if t_half.shape[-1] != s.numel() or bool(torch.isnan(t_half).any()):
+        raise ValueError(f"t_half must be [..., modes] with modes = len(s) = {s.numel()} and no nan (inf: never), "
+                         f"got shape {tuple(t_half.shape)}")
     groups = distinct_groups(s)
     for stronger, weaker in zip(groups[:-1], groups[1:]):
         if not float(t_half[..., stronger].max()) < float(t_half[..., weaker].min()):
@@ -650,6 +764,23 @@ class RunVerdict:
     text: str
 
 
+def _check_verdict(strength: object, loss: object, s: object, steps: object, window: object, tol: object,
+                   lr: object, depth: object) -> None:
+    """`run_verdict`'s argument checks (strength and loss may hold nan or inf: a diverged run)."""
+    check_real_array("strength", strength, finite=False)
+    records = check_real_array("loss", loss, finite=False).size
+    _positive_values("s", s)
+    recorded = check_real_array("steps", steps, ndim=1).size
+    if recorded != records:
+        raise ValueError(f"steps must have one entry per record of loss ({records}), got {recorded}")
+    check_fraction("window", window)
+    check_positive("tol", tol)
+    if lr is not None:
+        check_positive("lr", lr)
+    if depth is not None:
+        check_positive_int("depth", depth, minimum=2)
+
+
 def run_verdict(
     strength: Tensor | np.ndarray, loss: Tensor | np.ndarray, s: Tensor, steps: Tensor | np.ndarray,
     window: float = 0.1, tol: float = 0.05, lr: float | None = None, depth: int | None = None,
@@ -662,8 +793,7 @@ def run_verdict(
     when u/s stays within ``tol`` of 1 over the whole window. With ``lr`` and ``depth`` the text
     names the stability limit `stable_step_limit` when the step exceeds it.
     """
-    check_fraction("window", window)
-    check_positive("tol", tol)
+    _check_verdict(strength, loss, s, steps, window, tol, lr, depth)
     u = torch.as_tensor(strength, dtype=torch.float64)
     cost = torch.as_tensor(loss, dtype=torch.float64).reshape(-1)
     s = torch.as_tensor(s, dtype=torch.float64).reshape(-1)
@@ -705,7 +835,20 @@ def run_verdict(
 
 def mode_flow(a: Tensor | np.ndarray, b: Tensor | np.ndarray, s: float = 1.0) -> tuple:
     """The velocity field (da/dt, db/dt) of one mode (tau = 1): gradient descent on (s - ab)^2 / 2."""
+    a_values, b_values = check_real_array("a", a), check_real_array("b", b)
+    kinds = {type(a).__name__, type(b).__name__}
+    if isinstance(a, (Tensor, np.ndarray)) and isinstance(b, (Tensor, np.ndarray)) and len(kinds) > 1:
+        raise TypeError(f"a and b must both be tensors or both arrays, got {type(a).__name__} and {type(b).__name__}")
+    try:
+        np.broadcast_shapes(a_values.shape, b_values.shape)
+    except ValueError:
+        raise ValueError(f"b (shape {b_values.shape}) must broadcast against a (shape {a_values.shape})") from None
     check_positive("s", s)
+    return _mode_flow(a, b, s)
+
+
+def _mode_flow(a: Tensor | np.ndarray, b: Tensor | np.ndarray, s: float) -> tuple:
+    """`mode_flow` without the checks (the integrator calls it at every stage)."""
     residual = s - a * b
     return b * residual, a * residual
 
@@ -719,10 +862,11 @@ def mode_trajectory(
     along each path (the hyperbolas of the phase portrait); a start on the line a = -b flows
     into the saddle at the origin.
     """
-    a0, b0 = np.broadcast_arrays(np.asarray(a0, dtype=float), np.asarray(b0, dtype=float))
-    for name, value in (("a0", a0), ("b0", b0)):
-        if value.size == 0 or not np.isfinite(value).all():
-            raise ValueError(f"{name} must be finite numbers, got {value!r}")
+    a_values, b_values = check_real_array("a0", a0), check_real_array("b0", b0)
+    try:
+        a0, b0 = np.broadcast_arrays(a_values, b_values)
+    except ValueError:
+        raise ValueError(f"b0 (shape {b_values.shape}) must broadcast against a0 (shape {a_values.shape})") from None
     check_positive("s", s)
     check_positive("t_max", t_max)
     check_positive_int("n_points", n_points, minimum=2)
@@ -731,7 +875,7 @@ def mode_trajectory(
     state = np.stack([a0, b0]).astype(float)
 
     def rate(z: np.ndarray) -> np.ndarray:
-        return np.stack(mode_flow(z[0], z[1], s))
+        return np.stack(_mode_flow(z[0], z[1], s))
 
     path = [state.copy()]
     for _ in range(n_points - 1):
@@ -747,7 +891,9 @@ def mode_trajectory(
 
 def hyperbolas(levels: np.ndarray, extent: float, n_points: int = 200) -> list[np.ndarray]:
     """Curves a^2 - b^2 = c for each level c inside the square |a|, |b| <= extent: the mode's trajectories."""
+    check_real_array("levels", levels)
     check_positive("extent", extent)
+    check_positive_int("n_points", n_points, minimum=2)
     t = np.linspace(-extent, extent, n_points)
     curves = []
     for c in np.asarray(levels, dtype=float).reshape(-1):
@@ -762,6 +908,8 @@ def hyperbolas(levels: np.ndarray, extent: float, n_points: int = 200) -> list[n
 
 def mode_endpoint(a0: float, b0: float, s: float = 1.0) -> tuple[float, float]:
     """Where the flow from (a0, b0) ends: on ab = s with a^2 - b^2 = a0^2 - b0^2 (the origin if a0 = -b0)."""
+    check_real("a0", a0)
+    check_real("b0", b0)
     check_positive("s", s)
     c = a0 * a0 - b0 * b0
     if a0 + b0 == 0:
