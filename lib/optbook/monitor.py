@@ -23,9 +23,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterable
 
 import numpy as np
 import torch
@@ -33,6 +32,7 @@ from torch import Tensor, nn
 
 from ._validate import check_positive, check_positive_int, check_tensor
 from .curvature import HessianOperator
+from .estimates import dataset_curvature, eval_mode, parameter_blocks  # noqa: F401  (eval_mode: part of this module's API)
 from .losses import Loss
 from .params import LossFn, functional_loss, get_flat_params
 from .runs import Runs
@@ -57,6 +57,9 @@ class MonitorRecord:
     ``lambda_max``) and ``stability`` = sharpness / limit: every ``eigen_every`` calls.
     ``layer_sharpness``: per eigen step, the top eigenvalue of each layer's diagonal block of the
     same matrix (``layers=True``), in the order of ``layer_names``.
+    ``dataset_*``: every ``curvature_every`` calls, `optbook.estimates.dataset_curvature` over the
+    ``curvature_batches``: the whole-data loss, lambda_max of the whole-data Hessian, the per-batch
+    lambda_max's mean and standard error, g^T H g and tr(H) with standard errors, the flag.
     ``optimizer``: the rule in words; ``diverged_at``: the step whose loss was not finite.
 
     Examples
@@ -90,6 +93,16 @@ class MonitorRecord:
     stability: list[float] = field(default_factory=list)
     layer_names: list[str] = field(default_factory=list)
     layer_sharpness: list[list[float]] = field(default_factory=list)
+    dataset_steps: list[int] = field(default_factory=list)
+    dataset_loss: list[float] = field(default_factory=list)
+    dataset_lambda_max: list[float] = field(default_factory=list)
+    dataset_batch_lambda_max: list[float] = field(default_factory=list)
+    dataset_batch_lambda_max_se: list[float] = field(default_factory=list)
+    dataset_gTHg: list[float] = field(default_factory=list)
+    dataset_gTHg_se: list[float] = field(default_factory=list)
+    dataset_trace: list[float] = field(default_factory=list)
+    dataset_trace_se: list[float] = field(default_factory=list)
+    dataset_converged: list[bool] = field(default_factory=list)
     optimizer: str = "gradient descent"
     diverged_at: int | None = None
 
@@ -130,6 +143,12 @@ class MonitorRecord:
                 series["layer_sharpness"] = col(self.layer_sharpness)
             out["eigen"] = Runs(torch.tensor(self.eigen_steps), col(self.eigen_loss), series=series, diverged_at=div,
                                 settings={"layer_names": list(self.layer_names)})
+        if self.dataset_steps:
+            names = ("lambda_max", "batch_lambda_max", "batch_lambda_max_se", "gTHg", "gTHg_se", "trace", "trace_se",
+                     "converged")
+            series = {k: col(getattr(self, f"dataset_{k}")) for k in names}
+            out["dataset"] = Runs(torch.tensor(self.dataset_steps), col(self.dataset_loss), series=series,
+                                  diverged_at=div)
         return out
 
     def to_json(self) -> str:
@@ -156,18 +175,6 @@ class MonitorRecord:
         if not isinstance(data, dict) or not set(data) <= set(cls.__dataclass_fields__):
             raise ValueError("text must be a JSON object written by MonitorRecord.to_json")
         return cls(**{k: (restore(v) if k not in ("optimizer", "diverged_at") else v) for k, v in data.items()})
-
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put every submodule in eval mode inside the block; restore each one's own flag after."""
-    flags = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for module, training in flags:
-            module.training = training
 
 
 def _step_size(optimizer: torch.optim.Optimizer) -> float:
@@ -415,51 +422,6 @@ def preconditioner(optimizer: torch.optim.Optimizer, params: list[Tensor]) -> Te
     return torch.cat(pieces)
 
 
-def parameter_blocks(model: nn.Module) -> list[tuple[str, slice]]:
-    """The layers of ``model`` as slices of its flat parameter vector (one per module owning parameters).
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        The network; its trainable parameters, in the order of `optbook.get_flat_params`.
-
-    Returns
-    -------
-    list of (str, slice)
-        Each module that owns trainable parameters (its name, ``"(root)"`` for the model itself)
-        with the slice of the flat vector its parameters occupy.
-
-    Raises
-    ------
-    TypeError
-        If ``model`` is not a module.
-    ValueError
-        If it has no trainable parameters.
-
-    Examples
-    --------
-    >>> from torch import nn
-    >>> parameter_blocks(nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)))
-    [('0', slice(0, 9, None)), ('2', slice(9, 13, None))]
-    """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    blocks: list[tuple[str, slice]] = []
-    start = 0
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        owner = name.rpartition(".")[0] or "(root)"
-        if blocks and blocks[-1][0] == owner:
-            blocks[-1] = (owner, slice(blocks[-1][1].start, start + p.numel()))
-        else:
-            blocks.append((owner, slice(start, start + p.numel())))
-        start += p.numel()
-    if not blocks:
-        raise ValueError("model has no trainable parameters")
-    return blocks
-
-
 def _scaled_operator(op: HessianOperator, scale: Tensor | None, weight_decay: float, theta: Tensor):
     """v -> D (H + wd I) D v on CPU float64 vectors, D = diag(scale) (None: the identity)."""
     device = op.gradient.device
@@ -513,6 +475,8 @@ class TrainingMonitor:
         eigen_every: int = 1000,
         lanczos_iter: int = 20,
         layers: bool = False,
+        curvature_batches: Iterable | None = None,
+        curvature_every: int = 0,
         seed: int = 0,
     ):
         if not isinstance(model, nn.Module):
@@ -530,6 +494,10 @@ class TrainingMonitor:
         self.eigen_every = check_positive_int("eigen_every", eigen_every, minimum=0)
         self.lanczos_iter = check_positive_int("lanczos_iter", lanczos_iter, minimum=2)
         self.seed, self.layers = int(seed), layers
+        self.curvature_every = check_positive_int("curvature_every", curvature_every, minimum=0)
+        if bool(self.curvature_every) != (curvature_batches is not None):
+            raise ValueError("curvature_batches and curvature_every > 0 go together (whole-data curvature every k steps)")
+        self.curvature_batches = curvature_batches
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         check_tensor("probe_inputs", probe_inputs)
         check_tensor("probe_targets", probe_targets)
@@ -602,6 +570,8 @@ class TrainingMonitor:
             self._probe(step)
         if self.eigen_every and step % self.eigen_every == 0 and step > 0:
             self._eigen(step)
+        if self.curvature_every and step % self.curvature_every == 0:
+            self._dataset(step)
         self._calls += 1
         self.seconds += time.perf_counter() - started
 
@@ -684,6 +654,21 @@ class TrainingMonitor:
         r.stability.append(sharpness / rule.limit if rule.known else float("nan"))
         if self.blocks:
             r.layer_sharpness.append(layers)
+
+    def _dataset(self, step: int) -> None:
+        estimate = dataset_curvature(self.model, self.loss_fn, self.curvature_batches, lanczos_iter=self.lanczos_iter,
+                                     seed=self.seed + step)
+        r = self.record
+        r.dataset_steps.append(step)
+        r.dataset_loss.append(estimate.loss)
+        r.dataset_lambda_max.append(estimate.lambda_max)
+        r.dataset_batch_lambda_max.append(estimate.batch_lambda_max.mean)
+        r.dataset_batch_lambda_max_se.append(estimate.batch_lambda_max.stderr)
+        r.dataset_gTHg.append(estimate.gTHg.mean)
+        r.dataset_gTHg_se.append(estimate.gTHg.stderr)
+        r.dataset_trace.append(estimate.trace.mean)
+        r.dataset_trace_se.append(estimate.trace.stderr)
+        r.dataset_converged.append(estimate.converged)
 
     def _lanczos(self, matvec, dim: int, which: str, step: int):
         generator = torch.Generator().manual_seed(self.seed + step)
