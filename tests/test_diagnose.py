@@ -195,3 +195,36 @@ def test_critical_point_test_on_an_exactly_zero_gradient_and_on_negative_norms()
     assert "exactly zero" in verdict.finding
     with pytest.raises(ValueError, match="grad_norms"):
         critical_point_test([1.0, -1.0, 0.5, 0.2])
+
+
+def test_the_report_names_the_sharpest_layer():
+    record = _record([0.1] * 8, [1.0] * 8, lambda_max=[19.0] * 4, lambda_min=[1.0] * 4, lr=0.1)
+    record.layer_names, record.layer_sharpness = ["0", "2"], [[5.0, 18.0]] * 4
+    verdict = diagnose_training(record).verdict("ill-conditioning")
+    assert verdict.finding.startswith("ill-conditioning") and verdict.finding.endswith("the sharpest layer is '2'")
+    assert verdict.evidence["sharpest layer: lambda_max / limit"] == pytest.approx(0.9)
+
+
+def test_report_figure_shows_the_preconditioned_sharpness_and_layers():
+    import matplotlib.pyplot as plt
+    import torch
+    from torch import nn
+
+    import optbook as ob
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(40, 5, generator=g, dtype=torch.float64), torch.randint(0, 3, (40,), generator=g)
+    net = ob.mlp([5, 6, 3], "tanh", seed=0, dtype=torch.float64)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    monitor = ob.TrainingMonitor(net, nn.functional.cross_entropy, x, y, opt, every=1, eigen_every=2, layers=True)
+    for _ in range(5):
+        loss = nn.functional.cross_entropy(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        monitor.step(loss)
+        opt.step()
+    fig = report_figure(monitor.record)
+    labels = [line.get_label() for line in fig.axes[2].get_lines()]
+    assert "λ_max(P⁻¹H)" in labels and "layer 0" in labels and "layer 2" in labels
+    assert "Adam" in fig.axes[2].get_title()
+    plt.close(fig)

@@ -247,6 +247,13 @@ def _step_verdict(record: "MonitorRecord", tail: float, best_step_ratio: float, 
                                     best_step_ratio, stability_fraction)
     if record.limit:
         verdict.evidence["stability limit (last)"] = record.limit[-1]
+    if record.layer_sharpness and record.eigen_limit:
+        last = np.asarray(record.layer_sharpness[-1], dtype=float) / record.eigen_limit[-1]
+        if np.isfinite(last).any():
+            top = int(np.nanargmax(last))
+            verdict.evidence["sharpest layer: lambda_max / limit"] = float(last[top])
+            return Verdict(verdict.test, f"{verdict.finding}; the sharpest layer is '{record.layer_names[top]}'",
+                           verdict.evidence)
     return verdict
 
 

@@ -125,7 +125,9 @@ class MonitorRecord:
         series lambda_max, lambda_min, lr, limit, sharpness, stability and (``layers=True``)
         layer_sharpness [T, 1, L]. A cadence with nothing recorded is left out.
         """
-        def col(values) -> Tensor:
+        def col(values, n: int | None = None) -> Tensor:
+            if n is not None and not values and n:  # a series this record never filled (a record made by hand)
+                values = [math.nan] * n
             return torch.tensor(values, dtype=torch.float64).reshape(len(values), 1, *np.shape(values)[1:])
 
         div = torch.tensor([-1 if self.diverged_at is None else self.diverged_at])
@@ -133,15 +135,15 @@ class MonitorRecord:
         if self.steps:
             out["step"] = Runs(torch.tensor(self.steps), col(self.loss), col(self.grad_norm), diverged_at=div)
         if self.probe_steps:
-            series = {k: col(getattr(self, k)) for k in ("gTg", "gTHg", "lr", "limit", "ratio")}
+            series = {k: col(getattr(self, k), len(self.probe_steps)) for k in ("gTg", "gTHg", "lr", "limit", "ratio")}
             out["probe"] = Runs(torch.tensor(self.probe_steps), col(self.probe_loss), col(self.probe_grad_norm),
                                 series=series, diverged_at=div)
         if self.eigen_steps:
-            series = {k: col(getattr(self, n)) for k, n in (("lambda_max", "lambda_max"), ("lambda_min", "lambda_min"),
+            series = {k: col(getattr(self, n), len(self.eigen_steps)) for k, n in (("lambda_max", "lambda_max"), ("lambda_min", "lambda_min"),
                       ("lr", "eigen_lr"), ("limit", "eigen_limit"), ("sharpness", "sharpness"), ("stability", "stability"))}
             if self.layer_sharpness:
                 series["layer_sharpness"] = col(self.layer_sharpness)
-            out["eigen"] = Runs(torch.tensor(self.eigen_steps), col(self.eigen_loss), series=series, diverged_at=div,
+            out["eigen"] = Runs(torch.tensor(self.eigen_steps), col(self.eigen_loss, len(self.eigen_steps)), series=series, diverged_at=div,
                                 settings={"layer_names": list(self.layer_names)})
         if self.dataset_steps:
             names = ("lambda_max", "batch_lambda_max", "batch_lambda_max_se", "gTHg", "gTHg_se", "trace", "trace_se",

@@ -1,4 +1,8 @@
-"""The diagnosing report as a figure: the three series a `TrainingMonitor` records, with the verdicts' limits."""
+"""The diagnosing report as a figure: the series a `TrainingMonitor` records, with the verdicts' limits.
+
+It reads the record through `MonitorRecord.as_runs` (one `optbook.Runs` per cadence), so the
+figure and any other plot of a monitored run use the library's one record of runs over time.
+"""
 
 from __future__ import annotations
 
@@ -9,47 +13,69 @@ from ..monitor import MonitorRecord
 from ..training import running_average
 
 
-def report_figure(record: "MonitorRecord", window: int = 25, title: str | None = None):
-    """Three panels: gradient norm (with running average), the curvature ratio, eigenvalues vs 2/eps."""
-    import matplotlib.pyplot as plt
+def _eigen_panel(ax, record: MonitorRecord, runs) -> None:
+    """The sharpness the optimizer's stability depends on against its own limit, lambda_min, the layers."""
+    if "eigen" not in runs:
+        ax.text(0.5, 0.5, "no Lanczos probes\n(eigen_every=0)", ha="center", va="center", transform=ax.transAxes)
+        return
+    eigen = runs["eigen"]
+    steps = eigen.steps.numpy()
+    limit = eigen["limit"][:, 0].numpy() if len(record.eigen_limit) == len(steps) else 2 / eigen["lr"][:, 0].numpy()
+    sharp = eigen["sharpness"][:, 0].numpy() if len(record.sharpness) == len(steps) else eigen["lambda_max"][:, 0].numpy()
+    preconditioned = len(record.sharpness) == len(steps) and not np.allclose(sharp, eigen["lambda_max"][:, 0].numpy(),
+                                                                             equal_nan=True)
+    ax.plot(steps, sharp, "o-", ms=3, color="C1", label="λ_max(P⁻¹H)" if preconditioned else "λ_max")
+    ax.plot(steps, eigen["lambda_min"][:, 0].numpy(), "o-", ms=3, color="C4", label="λ_min (of H)")
+    if "layer_sharpness" in eigen.series:
+        layers = eigen["layer_sharpness"][:, 0].numpy()
+        for i, name in enumerate(eigen.settings.get("layer_names", [])):
+            ax.plot(steps, layers[:, i], ":", lw=1, color=f"C{5 + i % 5}", label=f"layer {name}")
+    if np.isfinite(limit).any():
+        ax.step(steps, limit, where="post", color="k", ls="--", lw=1, label="limit (2/eps for SGD)")
+    ax.axhline(0, color="grey", lw=0.8)
+    finite = np.abs(np.concatenate([sharp, eigen["lambda_min"][:, 0].numpy()]))
+    finite = finite[np.isfinite(finite)]
+    if finite.size and np.isfinite(limit).any() and finite.max() > 20 * np.nanmax(limit):
+        ax.set_yscale("symlog", linthresh=1.0)  # far past the limit: keep both visible
+    ax.legend(fontsize=7)
 
+
+def report_figure(record: "MonitorRecord", window: int = 25, title: str | None = None):
+    """Three panels: gradient norm (with running average), the curvature ratio, the sharpness vs its limit.
+
+    The third panel shows the top eigenvalue the optimizer's stability depends on (of H for SGD,
+    of P^-1 H for Adam and RMSprop) against the optimizer's own limit (2/eps for plain SGD,
+    `optbook.monitor.stability_rule`), lambda_min of H, and each layer's block when recorded.
+    """
+    import matplotlib.pyplot as plt
 
     if not isinstance(record, MonitorRecord):
         raise TypeError(f"record must be a MonitorRecord, got {type(record).__name__}")
     if not record.steps:
         raise ValueError("record is empty: call monitor.step() in the training loop first")
+    runs = record.as_runs()
     fig, (ax_g, ax_r, ax_e) = plt.subplots(1, 3, figsize=(10.5, 3.2), dpi=72)
-    steps, norms = record.array("steps"), record.array("grad_norm")
+    steps, norms = runs["step"].steps.numpy(), runs["step"].grad_norm[:, 0].numpy()
     ax_g.plot(steps, norms, ".", ms=2, alpha=0.25, color="C0", label="minibatch")
     ax_g.plot(steps, running_average(norms, window), color="C0", label=f"running mean ({window})")
-    if record.probe_steps:
-        ax_g.plot(record.probe_steps, record.probe_grad_norm, color="C3", lw=1.2, label="probe batch")
+    if "probe" in runs:
+        ax_g.plot(runs["probe"].steps.numpy(), runs["probe"].grad_norm[:, 0].numpy(), color="C3", lw=1.2,
+                  label="probe batch")
     ax_g.set_yscale("log")
     ax_g.yaxis.set_minor_formatter(plt.NullFormatter())
     ax_g.set(xlabel="step", ylabel="gradient norm", title="gradient norm")
     ax_g.legend(fontsize=8)
-    if record.probe_steps:
-        ax_r.plot(record.probe_steps, record.ratio, ".-", color="C2", ms=3)
-    ax_r.axhline(BEST_STEP_RATIO, color="grey", ls=":", lw=1, label="eps = best step")
-    ax_r.axhline(1.0, color="k", ls="--", lw=1, label="step raises the cost")
-    if record.probe_steps and np.nanmax(np.abs(record.array("ratio"))) > 3:
-        ax_r.set_yscale("symlog", linthresh=1.0, linscale=2.0)  # linear on [-1, 1], where the thresholds are
-    ax_r.set(xlabel="step", ylabel="(eps/2) gᵀHg / gᵀg", title="curvature ratio")
+    if "probe" in runs:
+        ratio = runs["probe"]["ratio"][:, 0].numpy()
+        ax_r.plot(runs["probe"].steps.numpy(), ratio, ".-", color="C2", ms=3)
+        if np.isfinite(ratio).any() and np.nanmax(np.abs(ratio)) > 3:
+            ax_r.set_yscale("symlog", linthresh=1.0, linscale=2.0)  # linear on [-1, 1], where the thresholds are
+    ax_r.axhline(BEST_STEP_RATIO, color="grey", ls=":", lw=1, label="eps = best step (SGD)")
+    ax_r.axhline(1.0, color="k", ls="--", lw=1, label="at the limit")
+    ax_r.set(xlabel="step", ylabel="ratio (SGD: (eps/2) gᵀHg / gᵀg)", title="curvature ratio along the update")
     ax_r.legend(fontsize=7, loc="best")
-    if record.eigen_steps:
-        ax_e.plot(record.eigen_steps, record.lambda_max, "o-", ms=3, color="C1", label="λ_max")
-        ax_e.plot(record.eigen_steps, record.lambda_min, "o-", ms=3, color="C4", label="λ_min")
-        ax_e.step(record.eigen_steps, 2 / record.array("eigen_lr"), where="post", color="k", ls="--", lw=1,
-                  label="2/eps")
-        ax_e.axhline(0, color="grey", lw=0.8)
-        limits = 2 / record.array("eigen_lr")
-        biggest = max(np.abs(record.array("lambda_max")).max(), np.abs(record.array("lambda_min")).max())
-        if biggest > 20 * limits.max():  # far past the limit: keep both 2/eps and the eigenvalues visible
-            ax_e.set_yscale("symlog", linthresh=1.0)
-        ax_e.legend(fontsize=8)
-    else:
-        ax_e.text(0.5, 0.5, "no Lanczos probes\n(eigen_every=0)", ha="center", va="center", transform=ax_e.transAxes)
-    ax_e.set(xlabel="step", ylabel="eigenvalue", title="Hessian extremes (probe)")
+    _eigen_panel(ax_e, record, runs)
+    ax_e.set(xlabel="step", ylabel="eigenvalue", title=f"sharpness vs limit ({record.optimizer})")
     if record.diverged_at is not None:
         for ax in (ax_g, ax_r, ax_e):
             ax.axvline(record.diverged_at, color="red", lw=1)
