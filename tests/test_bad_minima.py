@@ -176,3 +176,17 @@ def test_sigmoid_unit_path_records_the_descent():
     assert torch.allclose(path[-1], bm.sigmoid_unit_descent(w0, x, y, lr=0.3, steps=300))
     with pytest.raises(ValueError, match="record_every"):
         bm.sigmoid_unit_path(w0, x, y, steps=250, record_every=100)
+
+
+def test_argument_checks_name_the_argument():
+    x, y = ob.xor()
+    # a NumPy integer seed is one seed (one row), like a Python int
+    assert bm.zero_error_rates(x, y, hidden=(2,), starts=3, steps=2, seed=np.int64(1)).shape == (1,)
+    with pytest.raises(TypeError, match=r"seed\[1\] must be an integer"):
+        bm.zero_error_rates(x, y, hidden=(2,), starts=3, steps=2, seed=[0, 1.5])
+    with pytest.raises(TypeError, match="hidden must be a list or tuple"):
+        bm.zero_error_rates(x, y, hidden=3)
+    with pytest.raises(TypeError, match="cost must be callable"):
+        bm.local_minimum_report("cost", torch.ones(2, dtype=torch.float64))
+    with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+        bm.one_relu_descent(torch.arange(5), torch.zeros(5), starts=2, steps=1)

@@ -312,3 +312,28 @@ def test_widget_grid_trains_every_pair_in_one_batch():
     assert runs["strength"].shape[1] == 4
     with pytest.raises(ValueError, match="scales must not be empty"):
         ln.widget_grid(x, y, 2, scales=())
+
+
+def test_saxe_section_argument_checks_name_the_argument():
+    s = torch.tensor([3.0, 1.0], dtype=torch.float64)
+    with pytest.raises(ValueError, match="u0 must be a number or have one entry per mode"):
+        ln.deep_mode_strength(torch.linspace(0, 1, 3, dtype=torch.float64), s, torch.full((1, 2), 1e-3), 3)
+    with pytest.raises(ValueError, match="u0 .* must broadcast against s"):
+        ln.saxe_half_time(s, torch.full((3,), 1e-3, dtype=torch.float64))
+    # one u0 row per run broadcasts against s (the page's [runs, modes] starting strengths)
+    assert ln.saxe_half_time(s, torch.full((4, 2), 1e-3, dtype=torch.float64)).shape == (4, 2)
+    with pytest.raises(ValueError, match="strength must have one row per recorded step"):
+        ln.half_learning_times(torch.zeros(4, 2), s, torch.arange(5))
+    with pytest.raises(ValueError, match="t_half must be"):
+        ln.learned_in_order(torch.tensor([1.0, math.nan]), s)
+    with pytest.raises(TypeError, match=r"points\[0\] must be a CriticalPoint"):
+        ln.staircase_inversions([0.5])
+    with pytest.raises(ValueError, match=r"subset\[1\] must be < 3"):
+        ln.subset_cost(torch.tensor([3.0, 2.0, 1.0]), (0, 3))
+    with pytest.raises(ValueError, match="subset must not repeat"):
+        ln.predicted_index(torch.tensor([3.0, 2.0, 1.0]), (0, 0), 2)
+    # a number against a tensor is still a valid pair of coordinates for the flow
+    da, db = ln.mode_flow(0.5, torch.tensor([1.0, 2.0], dtype=torch.float64))
+    assert da.shape == db.shape == (2,)
+    with pytest.raises(TypeError, match="a and b must both be tensors or both arrays"):
+        ln.mode_flow(np.array([0.5]), torch.tensor([1.0]))

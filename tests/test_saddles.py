@@ -206,3 +206,17 @@ def test_scaled_saddle_derivatives_match_autograd_and_sfn_escape_ignores_curvatu
         sd.scaled_saddle(0.0)
     with pytest.raises(ValueError):
         sd.escape_by_curvature("momentum")
+
+
+def test_argument_checks_name_the_argument():
+    with pytest.raises(ValueError, match="delta must be <= radius"):
+        sd.predicted_escape_steps([2.0], 0.1, 2.0, radius=1.0)
+    with pytest.raises(ValueError, match="delta must hold numbers > 0"):
+        sd.fit_log_slope(np.array([0.0, 1e-2]), np.array([3.0, 2.0]))
+    with pytest.raises(TypeError, match="hess must be a floating-point tensor"):
+        sd.step_direction("Newton", torch.ones(1, 2), torch.ones(1, 2, 2, dtype=torch.long))
+    with pytest.raises(TypeError, match="distances must hold real numbers"):
+        sd.random_starts(torch.zeros(2), ["far"])
+    # the steppers' own calls are unchecked: a run whose rows become nan is frozen, not stopped
+    run = sd.run_method(sd.saddle_cost, torch.tensor([[0.5, 1e-3]], dtype=torch.float64), "Newton", 1e3, 3)
+    assert run.params.shape == (4, 1, 2)

@@ -148,3 +148,20 @@ def test_mirror_images_have_the_negated_spectrum():
     points = sg.find_critical_points(j, n_starts=40, max_warmup=20, seed=0)
     mirror = sg.mirror_eigenvalues(j, points)
     torch.testing.assert_close(mirror, -points.eigenvalues.flip(-1), atol=1e-8, rtol=0)
+
+
+def test_argument_checks_name_the_argument():
+    j = sg.couplings(5, seed=0)
+    with pytest.raises(ValueError, match="couplings must not be all zero"):
+        sg.find_critical_points(torch.zeros(3, 3, 3, dtype=torch.float64), n_starts=2)
+    with pytest.raises(ValueError, match="couplings must be a cube"):
+        sg.energy(torch.zeros(5, 5, 4, dtype=torch.float64), torch.ones(2, 5, dtype=torch.float64))
+    with pytest.raises(ValueError, match="spins must have 5 columns"):
+        sg.energy(j, torch.ones(2, 4, dtype=torch.float64))
+    points = sg.find_critical_points(j, n_starts=10, max_warmup=5, seed=0)
+    with pytest.raises(ValueError, match="couplings has 6 spins, but points has 5"):
+        sg.mirror_eigenvalues(sg.couplings(6), points)
+    with pytest.raises(TypeError, match="points must be a CriticalPoints"):
+        sg.binned_index_fraction({"energy": [0.0]}, edges=[-1.0, 0.0])
+    with pytest.raises(TypeError, match=r"disorder_seeds\[0\] must be an integer"):
+        sg.census([3], disorder_seeds=(0.5,))

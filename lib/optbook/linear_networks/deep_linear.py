@@ -337,6 +337,7 @@ def staircase_is_monotone(points: list[CriticalPoint], rtol: float = 1e-9) -> bo
 
 
 def _check_points(points: object) -> None:
+    """Raise unless ``points`` is a list or tuple of `CriticalPoint` (it may be empty: no pairs to compare)."""
     if not isinstance(points, (list, tuple)):
         raise TypeError(f"points must be a list of CriticalPoint, got {type(points).__name__}")
     for i, point in enumerate(points):

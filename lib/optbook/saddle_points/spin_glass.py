@@ -238,6 +238,7 @@ def find_critical_points(
 
 
 def _check_points(points: object) -> None:
+    """Raise unless ``points`` is a `CriticalPoints` (what `find_critical_points` returns)."""
     if not isinstance(points, CriticalPoints):
         raise TypeError(f"points must be a CriticalPoints (from find_critical_points), got {type(points).__name__}")
 
