@@ -19,9 +19,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "lib" / "optbook"
-CORE = ["_validate", "params", "losses", "curvature", "spectrum", "batched", "runs", "training", "landscape", "monitor",
-        "diagnose", "data", "models"]
-PAGES = ["ill_conditioning", "local_minima", "saddle_points", "linear_networks", "flat_regions", "diagnosing"]
+CORE = ["_validate", "params", "losses", "curvature", "spectrum", "estimates", "batched", "runs", "training", "landscape",
+        "monitor", "diagnose", "data", "models"]
+PAGES = ["ill_conditioning", "local_minima", "many_minima", "saddle_points", "linear_networks", "flat_regions",
+         "diagnosing"]
+OPTIONAL = ["integrations"]  # the extras (TensorBoard, Lightning): core-level, imported only on demand
+
+
+def test_every_module_has_a_layer():
+    """A new module is placed on purpose: a core module, a page package, the figures layer or an extra."""
+    modules = {p.stem for p in ROOT.glob("*.py") if p.stem != "__init__"}
+    packages = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()}
+    assert modules == set(CORE), f"core modules not listed (or gone): {modules ^ set(CORE)}"
+    assert packages <= {"figures", *PAGES, *OPTIONAL}, packages - {"figures", *PAGES, *OPTIONAL}
 
 
 def _module_name(path: Path) -> str:
