@@ -48,9 +48,10 @@ def full_batch():
     """The MLP at the page's step for every seed, and at the smaller step for every seed, in one vmap."""
     seeds = list(SEEDS)
     lrs = [MLP.lr] * len(seeds) + [S.SMALL_LR] * len(seeds)
-    runs, model, data = S.digits_full_batch_gd(seeds + seeds, lrs, steps=MLP.steps, monitor_every=MLP.monitor_every)
+    runs, monitor, model, data = S.digits_full_batch_gd(seeds + seeds, lrs, steps=MLP.steps,
+                                                        monitor_every=MLP.monitor_every)
     main, small = list(range(len(seeds))), list(range(len(seeds), 2 * len(seeds)))
-    return runs, main, small, model, data
+    return runs, monitor, main, small, model, data
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -103,45 +104,45 @@ def test_newton_solves_the_quadratic_in_one_step(kappa):
 
 
 def test_figure_8_1_gradient_norm_grows_and_stays_up(full_batch):
-    runs, main, _, _, _ = full_batch
+    runs, monitor, main, _, _, _ = full_batch
     mean, low = S.stays_up(runs.grad_norm[:, main], MLP.window)
     claim("running-average |g|, mean over the last quarter / its minimum", mean, ">", NORM_ABOVE_MIN)
     claim("running-average |g|, smallest in the last quarter / its minimum", low, ">", NORM_ABOVE_MIN)
 
 
 def test_figure_8_1_training_succeeds(full_batch):
-    runs, main, _, _, _ = full_batch
-    val = S.tail_mean(runs, runs.val_error[:, main], MLP.tail)
+    runs, monitor, main, _, _, _ = full_batch
+    val = S.tail_mean(monitor, monitor["val_error"][:, main], MLP.tail)
     claim("validation error, mean over the last 200 steps", val, "<", VAL_ERROR, abs=ONE_EXAMPLE)
     end_cost = runs.loss[-MLP.tail :, main].mean(0)
     claim("cost drop (start / mean over the last 200 steps)", runs.loss[0, main] / end_cost, ">", COST_DROP)
 
 
 def test_curvature_term_grows_by_orders_of_magnitude(full_batch):
-    runs, main, _, _, _ = full_batch
-    claim("g^T H g growth from the low point of |g|", S.curvature_growth(runs, MLP.window)[main], ">",
+    runs, monitor, main, _, _, _ = full_batch
+    claim("g^T H g growth from the low point of |g|", S.curvature_growth(runs, monitor, MLP.window)[main], ">",
           CURVATURE_GROWTH)
 
 
 def test_book_ratio_settles_near_one(full_batch):
-    runs, main, _, _, _ = full_batch
-    tail = _last_quarter(runs.ratio[:, main]).mean(0)
+    runs, monitor, main, _, _, _ = full_batch
+    tail = _last_quarter(S.book_ratio(monitor)[:, main]).mean(0)
     claim("(eps/2) g^T H g / g^T g over the last quarter, lower", tail, ">", RATIO_BAND[0])
     claim("(eps/2) g^T H g / g^T g over the last quarter, upper", tail, "<", RATIO_BAND[1])
 
 
 def test_critical_step_at_the_end_is_the_step_size(full_batch):
-    runs, main, _, _, _ = full_batch
-    critical = 2 * runs.gTg[-1, main] / runs.gTHg[-1, main]
+    runs, monitor, main, _, _, _ = full_batch
+    critical = 2 * monitor["gTg"][-1, main] / monitor["gTHg"][-1, main]
     claim("|critical step at the last step / eps - 1|", (critical / MLP.lr - 1).abs(), "<", CRITICAL_STEP_GAP)
 
 
 def test_sharpness_settles_at_two_over_eps(full_batch):
-    runs, main, _, model, data = full_batch
-    last = runs.params[-5:, main]  # the last 5 monitor points: the last 80 steps
+    runs, monitor, main, _, model, data = full_batch
+    last = monitor.params[-5:, main]  # the last 5 monitor points: the last 80 steps
     lam, share = S.gradient_alignment(model, ob.squared_error, data, last.reshape(-1, last.shape[-1]))
     lam, share = lam.reshape(last.shape[:2]).mean(0), share.reshape(last.shape[:2]).mean(0)
-    start = S.sharpness(model, ob.squared_error, data, runs.params[0, main])
+    start = S.sharpness(model, ob.squared_error, data, monitor.params[0, main])
     claim("|lambda_max (mean of the last 5 monitor points) eps/2 - 1|", (lam * MLP.lr / 2 - 1).abs(), "<",
           SHARPNESS_GAP)
     claim("lambda_max at initialization / (2/eps)", start * MLP.lr / 2, "<", SHARPNESS_START)
@@ -150,8 +151,8 @@ def test_sharpness_settles_at_two_over_eps(full_batch):
 
 
 def test_small_step_never_reaches_the_edge_and_ends_higher(full_batch):
-    runs, main, small, _, _ = full_batch
-    claim("max ratio at the small step from step 20 on", runs.ratio[1:, small].abs().max(0).values, "<",
+    runs, monitor, main, small, _, _ = full_batch
+    claim("max ratio at the small step from step 20 on", S.book_ratio(monitor)[1:, small].abs().max(0).values, "<",
           SMALL_RATIO)
     smooth = S.window_mean(runs.grad_norm[:, small], MLP.window)
     claim("small step: running-average |g| end / start", smooth[-1] / smooth[0], "<", SMALL_DECAY)
@@ -160,12 +161,13 @@ def test_small_step_never_reaches_the_edge_and_ends_higher(full_batch):
 
 
 def test_minibatch_sgd_cross_entropy_rises_only_for_a_while():
-    runs, _, _ = S.digits_minibatch_sgd(list(SEEDS), **S.SGD_RUN)
-    smooth = S.window_mean(runs.minibatch_grad_norm, 3 * runs.steps_per_epoch)
+    runs, epochs, _, _ = S.digits_minibatch_sgd(list(SEEDS), **S.SGD_RUN)
+    per_epoch = runs.settings["steps_per_epoch"]
+    smooth = S.window_mean(runs.grad_norm, 3 * per_epoch)
     peak = smooth.max(0)
-    claim("epoch of the peak", peak.indices / runs.steps_per_epoch, "<", SGD_PEAK_EPOCH, abs=1)
+    claim("epoch of the peak", peak.indices / per_epoch, "<", SGD_PEAK_EPOCH, abs=1)
     claim("end / peak of the running-average minibatch |g|", smooth[-1] / peak.values, "<", SGD_DECAY)
-    claim("final validation error (SGD)", runs.val_error[-1], "<", SGD_VAL_ERROR, abs=ONE_EXAMPLE)
+    claim("final validation error (SGD)", epochs["val_error"][-1], "<", SGD_VAL_ERROR, abs=ONE_EXAMPLE)
 
 
 # Figure 8.1 with the small CNN (`ob.models.digits_cnn`), the page's subsection "The same with a
@@ -177,30 +179,30 @@ def cnn_runs():
 
 
 def test_figure_8_1_cnn_gradient_norm_grows_and_stays_up(cnn_runs):
-    runs, _, _ = cnn_runs
+    runs, monitor, _, _ = cnn_runs
     mean, _ = S.stays_up(runs.grad_norm, CNN.window)  # between bursts it drops lower: the mean only
     claim("CNN: running-average |g|, mean over the last quarter / its minimum", mean, ">", NORM_ABOVE_MIN)
 
 
 def test_figure_8_1_cnn_cost_bursts_and_still_falls(cnn_runs):
-    runs, _, _ = cnn_runs
+    runs, monitor, _, _ = cnn_runs
     claim("CNN: steps that raise the cost by more than 10%", S.cost_bursts(runs.loss, 1.1), ">", CNN_BURSTS, abs=1)
     later = runs.loss[-CNN.tail :].mean(0) / runs.loss[-2 * CNN.tail : -CNN.tail].mean(0)
     claim("CNN: mean cost, last 200 steps / the 200 before", later, "<", CNN_STILL_FALLS)
 
 
 def test_figure_8_1_cnn_training_succeeds(cnn_runs):
-    runs, _, _ = cnn_runs
-    val = S.tail_mean(runs, runs.val_error, CNN.tail)
+    runs, monitor, _, _ = cnn_runs
+    val = S.tail_mean(monitor, monitor["val_error"], CNN.tail)
     claim("CNN: validation error, mean over the last 200 steps", val, "<", VAL_ERROR, abs=ONE_EXAMPLE)
     end_cost = runs.loss[-CNN.tail :].mean(0)
     claim("CNN: cost drop (start / mean over the last 200 steps)", runs.loss[0] / end_cost, ">", COST_DROP)
 
 
 def test_figure_8_1_cnn_ends_near_the_edge_of_stability(cnn_runs):
-    runs, model, data = cnn_runs
-    last = runs.monitor_steps >= runs.monitor_steps[-1] - CNN.tail  # monitor points of the last 200 steps
-    tail = runs.params[last]  # [M', R, P]
+    _, monitor, model, data = cnn_runs
+    last = monitor.steps >= monitor.steps[-1] - CNN.tail  # monitor points of the last 200 steps
+    tail = monitor.params[last]  # [M', R, P]
     sharp = S.sharpness(model, ob.squared_error, data, tail.reshape(-1, tail.shape[-1]), tol=1e-3)  # as the page
     sharp = sharp.reshape(tail.shape[:2])
     claim("CNN: |mean lambda_max over the last 200 steps eps/2 - 1|", (sharp.mean(0) * CNN.lr / 2 - 1).abs(), "<",

@@ -7,7 +7,9 @@ shows this in its clearest form: the top Hessian eigenvalue rises until it reach
 ("progressive sharpening") and then stays there, at the "edge of stability", where the book's
 ratio (eps/2) g^T H g / g^T g sits at about 1 (Cohen et al. 2021). `full_batch_gd` runs R
 parameter vectors (seeds, step sizes) at once and records exactly these numbers; `minibatch_sgd`
-records the minibatch gradient norms that the book's figure scatters.
+records the minibatch gradient norms that the book's figure scatters. Every run returns two
+`optbook.Runs`, one per cadence (per step; per monitor point or epoch); `book_ratio` and
+`curvature_along_gradient` derive the ratios from the monitor record.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, grad, grad_and_value, vmap
 
+from ..runs import Runs
 from .._validate import check_positive, check_positive_int, check_tensor, check_seed
 from ..curvature import functional_hvp
 from ..data import Split, digits
@@ -31,41 +34,80 @@ from ..losses import cross_entropy, squared_error
 Loss = Callable[[Tensor, Tensor], Tensor]
 
 
-@dataclass(frozen=True)
-class MonitoredRuns:
-    """R gradient-descent (or SGD) runs: per-step cost and |g|, and the full-batch monitors every few steps."""
+def book_ratio(per_monitor: Runs) -> Tensor:
+    """[M, R] the book's ratio (eps/2) g^T H g / g^T g: at 1 the curvature cancels the first-order gain.
 
-    lrs: Tensor  # [R]
-    loss: Tensor  # [T+1, R] training cost before each step (of the step's minibatch for SGD)
-    grad_norm: Tensor  # [T+1, R] norm of the gradient each step uses (full batch for GD)
-    monitor_steps: Tensor  # [M]
-    gTg: Tensor  # [M, R]
-    gTHg: Tensor  # [M, R]
-    train_error: Tensor  # [M, R]
-    val_error: Tensor  # [M, R]
-    params: Tensor  # [M, R, P] parameters at the monitor steps
+    Parameters
+    ----------
+    per_monitor : Runs
+        A monitor-cadence record of `full_batch_gd` or `monitored_sgd`: series ``gTg`` and
+        ``gTHg`` [M, R] and the step sizes in ``settings["lrs"]`` [R].
 
-    @property
-    def ratio(self) -> Tensor:
-        """The book's ratio (eps/2) g^T H g / g^T g: at 1 the curvature cancels the first-order gain."""
-        return 0.5 * self.lrs * self.gTHg / self.gTg
+    Returns
+    -------
+    Tensor, shape (M, R)
 
-    @property
-    def curvature_along_gradient(self) -> Tensor:
-        """g^T H g / g^T g: the curvature in the direction of the step (compare with 2/eps)."""
-        return self.gTHg / self.gTg
+    Raises
+    ------
+    TypeError
+        If ``per_monitor`` is not a Runs.
+    ValueError
+        If it lacks the series or the step sizes.
+
+    References
+    ----------
+    .. [1] I. Goodfellow, Y. Bengio and A. Courville, *Deep Learning*, 2016, eq. 8.10 (``goodfellow2016deep``).
+
+    Examples
+    --------
+    >>> runs = Runs(torch.arange(2), torch.zeros(2, 1), series={"gTg": torch.ones(2, 1), "gTHg": torch.tensor([[1.0], [4.0]])},
+    ...             settings={"lrs": torch.tensor([0.5])})
+    >>> book_ratio(runs).flatten().tolist()
+    [0.25, 1.0]
+    """
+    lrs = _monitor_lrs(per_monitor)
+    return 0.5 * lrs * curvature_along_gradient(per_monitor)
 
 
-@dataclass(frozen=True)
-class MinibatchRuns:
-    """R minibatch-SGD runs: one minibatch |g| per step, and full-batch numbers once per epoch."""
+def curvature_along_gradient(per_monitor: Runs) -> Tensor:
+    """[M, R] g^T H g / g^T g: the curvature in the direction of the step (compare with 2/eps).
 
-    steps_per_epoch: int
-    minibatch_grad_norm: Tensor  # [S, R]
-    epoch_grad_norm: Tensor  # [E+1, R] full-batch gradient norm at the start of each epoch
-    train_loss: Tensor  # [E+1, R]
-    train_error: Tensor  # [E+1, R]
-    val_error: Tensor  # [E+1, R]
+    Parameters
+    ----------
+    per_monitor : Runs
+        A record with series ``gTg`` and ``gTHg`` [M, R].
+
+    Returns
+    -------
+    Tensor, shape (M, R)
+
+    Raises
+    ------
+    TypeError
+        If ``per_monitor`` is not a Runs.
+    ValueError
+        If it lacks the series.
+
+    Examples
+    --------
+    >>> runs = Runs(torch.arange(1), torch.zeros(1, 1), series={"gTg": torch.tensor([[2.0]]), "gTHg": torch.tensor([[6.0]])})
+    >>> curvature_along_gradient(runs).item()
+    3.0
+    """
+    if not isinstance(per_monitor, Runs):
+        raise TypeError(f"per_monitor must be an optbook Runs, got {type(per_monitor).__name__}")
+    if "gTg" not in per_monitor.series or "gTHg" not in per_monitor.series:
+        raise ValueError(f"per_monitor must record series 'gTg' and 'gTHg', has {per_monitor.names()}")
+    return per_monitor["gTHg"] / per_monitor["gTg"]
+
+
+def _monitor_lrs(per_monitor: Runs) -> Tensor:
+    if not isinstance(per_monitor, Runs):
+        raise TypeError(f"per_monitor must be an optbook Runs, got {type(per_monitor).__name__}")
+    lrs = per_monitor.settings.get("lrs")
+    if not isinstance(lrs, Tensor) or lrs.shape != (per_monitor.n_runs,):
+        raise ValueError("per_monitor must carry its step sizes as settings['lrs'], a tensor of shape (R,)")
+    return lrs
 
 
 def initial_params(sizes: list[int], seeds: list[int], activation: str = "tanh",
@@ -127,11 +169,14 @@ def _check_runs(model: nn.Module, thetas: object, data: object) -> Tensor:
 
 
 def full_batch_gd(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor, lrs: Tensor,
-                  steps: int, monitor_every: int = 10, vectorize: bool = True) -> MonitoredRuns:
+                  steps: int, monitor_every: int = 10, vectorize: bool = True) -> tuple[Runs, Runs]:
     """Full-batch gradient descent from each row of ``thetas`` with its own step ``lrs[r]``.
 
-    Every step records the cost and |g|; every ``monitor_every`` steps g^T g, g^T H g (one
-    exact Hessian-vector product, forward-over-reverse), the errors and the parameters. The
+    Returns two `optbook.Runs`, one per cadence. Per step (steps 0..``steps``): the cost and
+    |g| before each step. Every ``monitor_every`` steps (and the last): the cost, |g|, the
+    parameters and the series ``gTg``, ``gTHg`` (one exact Hessian-vector product,
+    forward-over-reverse), ``train_error`` and ``val_error``; both carry ``settings["lrs"]``
+    (see `book_ratio`). The
     model is only a template: its weights are never read or changed. Divergent runs keep
     their non-finite values. ``vectorize=False`` loops over the runs instead of using vmap (the
     same numbers; on CPU a vmapped convolution is slower than one run after another).
@@ -140,9 +185,9 @@ def full_batch_gd(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor, 
 
 
 def monitored_sgd(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor, lrs: Tensor, steps: int,
-                  batch_size: int, monitor_every: int = 10, seed: int = 0) -> MonitoredRuns:
-    """Minibatch SGD with the same records as `full_batch_gd`: per step the minibatch cost and |g|,
-    every ``monitor_every`` steps the full-batch g^T g, g^T H g and errors.
+                  batch_size: int, monitor_every: int = 10, seed: int = 0) -> tuple[Runs, Runs]:
+    """Minibatch SGD with the same two records as `full_batch_gd`: per step the minibatch cost and |g|,
+    every ``monitor_every`` steps the full-batch cost, |g|, g^T g, g^T H g and errors.
 
     Each step of each run draws its own ``batch_size`` examples without replacement.
     """
@@ -154,7 +199,7 @@ def monitored_sgd(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor, 
 
 def _monitored_descent(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor, lrs: Tensor, steps: int,
                        monitor_every: int, batch_size: int | None, seed: int, vectorize: bool = True,
-                       ) -> MonitoredRuns:
+                       ) -> tuple[Runs, Runs]:
     thetas = _check_runs(model, thetas, data)
     check_tensor("lrs", lrs, ndim=1)
     if lrs.shape[0] != thetas.shape[0] or bool((lrs <= 0).any()):
@@ -171,12 +216,13 @@ def _monitored_descent(model: nn.Module, loss_fn: Loss, data: Split, thetas: Ten
     rng = torch.Generator().manual_seed(check_seed("seed", seed))
     n, runs = data.x_train.shape[0], thetas.shape[0]
     theta, eps = thetas.detach().clone(), lrs.to(thetas.dtype)[:, None]
-    losses, norms, marks, gtg, gthg, train_err, val_err, params = ([] for _ in range(8))
+    losses, norms, marks, full_cost, gtg, gthg, train_err, val_err, params = ([] for _ in range(9))
     with torch.no_grad():
         for t in range(steps + 1):
             monitor = t % monitor_every == 0 or t == steps
             if batch_size is None or monitor:
                 g_full, value = value_and_grad(theta)
+                value_full = value
             if batch_size is None:
                 g = g_full
             else:
@@ -186,6 +232,7 @@ def _monitored_descent(model: nn.Module, loss_fn: Loss, data: Split, thetas: Ten
             norms.append(g.norm(dim=1))
             if monitor:
                 marks.append(t)
+                full_cost.append(value_full)
                 gtg.append((g_full * g_full).sum(1))
                 gthg.append((g_full * curvature(theta, g_full)).sum(1))
                 train_err.append(_errors(outputs(theta, data.x_train), data.y_train))
@@ -193,18 +240,24 @@ def _monitored_descent(model: nn.Module, loss_fn: Loss, data: Split, thetas: Ten
                 params.append(theta)
             if t < steps:
                 theta = theta - eps * g
-    return MonitoredRuns(lrs.detach().clone(), torch.stack(losses), torch.stack(norms), torch.tensor(marks),
-                         torch.stack(gtg), torch.stack(gthg), torch.stack(train_err), torch.stack(val_err),
-                         torch.stack(params))
+    info = {"lrs": lrs.detach().clone(), "batch_size": batch_size}
+    per_step = Runs(torch.arange(steps + 1), torch.stack(losses), torch.stack(norms), settings=info)
+    gtg_all = torch.stack(gtg)
+    per_monitor = Runs(torch.tensor(marks), torch.stack(full_cost), gtg_all.sqrt(), params=torch.stack(params),
+                       series=dict(gTg=gtg_all, gTHg=torch.stack(gthg), train_error=torch.stack(train_err),
+                                   val_error=torch.stack(val_err)), settings=info)
+    return per_step, per_monitor
 
 
 def minibatch_sgd(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor, lr: float,
-                  batch_size: int, epochs: int, seed: int = 0) -> MinibatchRuns:
+                  batch_size: int, epochs: int, seed: int = 0) -> tuple[Runs, Runs]:
     """Plain minibatch SGD from each row of ``thetas``, each run with its own shuffling, in one vmap.
 
     An epoch is the full passes of ``batch_size`` examples (the last incomplete batch is
-    dropped so that all runs keep one shape). Records the minibatch |g| of every step, which
-    is what Figure 8.1 scatters, and the full-batch |g|, cost and errors once per epoch.
+    dropped so that all runs keep one shape). Returns two `optbook.Runs`: per step, the
+    minibatch cost and |g| (what Figure 8.1 scatters); per epoch (steps 0, S, 2S, ... with S
+    steps per epoch), the full-batch cost, |g| and the series ``train_error``, ``val_error``.
+    Both carry ``settings["steps_per_epoch"]``.
     """
     thetas = _check_runs(model, thetas, data)
     check_positive("lr", lr)
@@ -215,12 +268,12 @@ def minibatch_sgd(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor, 
         raise ValueError(f"batch_size must be at most the {n} training examples, got {batch_size}")
     per_epoch = n // batch_size
     data_loss = _data_loss(model, loss_fn)
-    minibatch_grad = vmap(grad(data_loss))
+    minibatch_grad = vmap(grad_and_value(data_loss))
     full_value_and_grad = vmap(grad_and_value(data_loss), in_dims=(0, None, None))
     outputs = _batched_outputs(model)
     rng = torch.Generator().manual_seed(check_seed("seed", seed))
     theta = thetas.detach().clone()
-    step_norms, epoch_norms, epoch_loss, train_err, val_err = [], [], [], [], []
+    step_norms, step_loss, epoch_norms, epoch_loss, train_err, val_err = [], [], [], [], [], []
 
     def record() -> None:
         g, value = full_value_and_grad(theta, data.x_train, data.y_train)
@@ -235,12 +288,17 @@ def minibatch_sgd(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor, 
             order = torch.stack([torch.randperm(n, generator=rng) for _ in range(runs)])
             for b in range(per_epoch):
                 idx = order[:, b * batch_size : (b + 1) * batch_size]
-                g = minibatch_grad(theta, data.x_train[idx], data.y_train[idx])
+                g, value = minibatch_grad(theta, data.x_train[idx], data.y_train[idx])
                 step_norms.append(g.norm(dim=1))
+                step_loss.append(value)
                 theta = theta - lr * g
             record()
-    return MinibatchRuns(per_epoch, torch.stack(step_norms), torch.stack(epoch_norms), torch.stack(epoch_loss),
-                         torch.stack(train_err), torch.stack(val_err))
+    info = {"steps_per_epoch": per_epoch, "lr": lr, "batch_size": batch_size}
+    per_step = Runs(torch.arange(epochs * per_epoch), torch.stack(step_loss), torch.stack(step_norms), settings=info)
+    per_epoch_runs = Runs(torch.arange(epochs + 1) * per_epoch, torch.stack(epoch_loss), torch.stack(epoch_norms),
+                          series=dict(train_error=torch.stack(train_err), val_error=torch.stack(val_err)),
+                          settings=info)
+    return per_step, per_epoch_runs
 
 
 def sharpness(model: nn.Module, loss_fn: Loss, data: Split, thetas: Tensor,
@@ -301,18 +359,20 @@ def cost_bursts(loss: Tensor, rise: float = 1.1) -> Tensor:
     return (loss[1:] > rise * loss[:-1]).sum(0)
 
 
-def tail_mean(runs: MonitoredRuns, values: Tensor, last_steps: int) -> Tensor:
-    """Per run: the mean of ``values`` [M, R] over the monitor points of the last ``last_steps`` steps.
+def tail_mean(runs: Runs, values: Tensor, last_steps: int) -> Tensor:
+    """Per run: the mean of ``values`` [M, R] over the points of ``runs`` (a Runs at the monitor cadence) in the last ``last_steps`` steps.
 
     At the edge of stability single steps are noise (the runs oscillate and burst), so the
     chapter judges the end of a run by such a window.
     """
     check_tensor("values", values, ndim=2, finite=False)
     last_steps = check_positive_int("last_steps", last_steps)
-    if values.shape[0] != runs.monitor_steps.shape[0]:
-        raise ValueError(f"values must have one row per monitor step ({runs.monitor_steps.shape[0]}), "
+    if not isinstance(runs, Runs):
+        raise TypeError(f"runs must be an optbook Runs, got {type(runs).__name__}")
+    if values.shape[0] != runs.steps.shape[0]:
+        raise ValueError(f"values must have one row per recorded step of runs ({runs.steps.shape[0]}), "
                          f"got {values.shape[0]}")
-    last = runs.monitor_steps >= runs.monitor_steps[-1] - last_steps
+    last = runs.steps >= runs.steps[-1] - last_steps
     return values[last].to(torch.float64).mean(0)
 
 
@@ -345,14 +405,17 @@ def _digits_runs(seeds: list[int], lrs: list[float]) -> tuple[nn.Module, Split, 
 
 
 def digits_full_batch_gd(seeds: list[int], lrs: list[float], steps: int = 1500, monitor_every: int = 20,
-                         ) -> tuple[MonitoredRuns, nn.Module, Split]:
-    """Full-batch GD with squared error on the digits (64-32-32-10 tanh): run r has seed ``seeds[r]``, step ``lrs[r]``."""
+                         ) -> tuple[Runs, Runs, nn.Module, Split]:
+    """Full-batch GD with squared error on the digits (64-32-32-10 tanh): run r has seed ``seeds[r]``, step ``lrs[r]``.
+
+    Returns the two records of `full_batch_gd` (per step, per monitor), then the model and the data.
+    """
     model, data, thetas, lr_tensor = _digits_runs(seeds, lrs)
-    return full_batch_gd(model, squared_error, data, thetas, lr_tensor, steps, monitor_every), model, data
+    return (*full_batch_gd(model, squared_error, data, thetas, lr_tensor, steps, monitor_every), model, data)
 
 
 def digits_cnn_full_batch_gd(seeds: list[int], lrs: list[float], steps: int = 1000, monitor_every: int = 20,
-                             ) -> tuple[MonitoredRuns, nn.Module, Split]:
+                             ) -> tuple[Runs, Runs, nn.Module, Split]:
     """`digits_full_batch_gd` with the small CNN `optbook.models.digits_cnn` (runs looped, faster on CPU)."""
     if not seeds:
         raise ValueError("seeds must list at least one seed")
@@ -361,42 +424,45 @@ def digits_cnn_full_batch_gd(seeds: list[int], lrs: list[float], steps: int = 10
     thetas = torch.stack([get_flat_params(digits_cnn(seed=s)) for s in seeds])
     lr_tensor = torch.tensor([check_positive(f"lrs[{i}]", lr) for i, lr in enumerate(lrs)])
     model, data = digits_cnn(seed=0), digits().one_hot()
-    runs = full_batch_gd(model, squared_error, data, thetas, lr_tensor, steps, monitor_every, vectorize=False)
-    return runs, model, data
+    return (*full_batch_gd(model, squared_error, data, thetas, lr_tensor, steps, monitor_every, vectorize=False),
+            model, data)
 
 
 def digits_monitored_sgd(seeds: list[int], lrs: list[float], batch_size: int, steps: int = 1500,
-                         monitor_every: int = 20, seed: int = 0) -> tuple[MonitoredRuns, nn.Module, Split]:
+                         monitor_every: int = 20, seed: int = 0) -> tuple[Runs, Runs, nn.Module, Split]:
     """`digits_full_batch_gd` with minibatches of ``batch_size`` (squared error; full-batch monitors)."""
     model, data, thetas, lr_tensor = _digits_runs(seeds, lrs)
-    runs = monitored_sgd(model, squared_error, data, thetas, lr_tensor, steps, batch_size, monitor_every, seed)
-    return runs, model, data
+    return (*monitored_sgd(model, squared_error, data, thetas, lr_tensor, steps, batch_size, monitor_every, seed),
+            model, data)
 
 
 def digits_minibatch_sgd(seeds: list[int], lr: float = 0.1, batch_size: int = 32, epochs: int = 30,
-                         ) -> tuple[MinibatchRuns, nn.Module, Split]:
+                         ) -> tuple[Runs, Runs, nn.Module, Split]:
     """Minibatch SGD with cross-entropy on the digits (64-32-32-10 tanh), one run per seed (init and shuffling)."""
     if not seeds:
         raise ValueError("seeds must list at least one seed")
     data = digits()
     model = mlp(DIGITS_SIZES, "tanh", seed=0)
     thetas = initial_params(DIGITS_SIZES, list(seeds))
-    return minibatch_sgd(model, cross_entropy, data, thetas, lr, batch_size, epochs, seed=min(seeds)), model, data
+    return (*minibatch_sgd(model, cross_entropy, data, thetas, lr, batch_size, epochs, seed=min(seeds)), model, data)
 
 
-def curvature_growth(runs: MonitoredRuns, window: int) -> Tensor:
+def curvature_growth(per_step: Runs, per_monitor: Runs, window: int) -> Tensor:
     """Per run: mean g^T H g over the last quarter / median |g^T H g| near the low point of |g|.
 
     The low point is where the running average (over ``window`` steps) of |g| is smallest; "near"
     means monitor steps within ``window`` steps of it. This is the book's "g^T H g grows by more
     than an order of magnitude", measured from where the gradient is weakest. The median, not the
     mean: near the low point g^T H g is tiny and changes sign, and one early burst of the escape
-    would otherwise set the base.
+    would otherwise set the base. ``per_step`` and ``per_monitor`` are the two records of
+    `full_batch_gd` (|g| every step; ``gTHg`` at the monitor steps).
     """
-    smooth = window_mean(runs.grad_norm, window)
-    low_step = smooth.argmin(0)  # [R]
-    marks = runs.monitor_steps[:, None]
-    near = (marks - low_step[None]).abs() <= window  # [M, R]
-    base = torch.stack([runs.gTHg[near[:, r], r].abs().median() for r in range(runs.gTHg.shape[1])])
-    last = runs.gTHg[(3 * runs.gTHg.shape[0]) // 4 :].mean(0)
+    if not isinstance(per_step, Runs) or not isinstance(per_monitor, Runs):
+        raise TypeError("per_step and per_monitor must be optbook Runs (the two records of full_batch_gd)")
+    smooth = window_mean(per_step.grad_norm, window)
+    low_step = per_step.steps[smooth.argmin(0)]  # [R]
+    gthg = per_monitor["gTHg"]
+    near = (per_monitor.steps[:, None] - low_step[None]).abs() <= window  # [M, R]
+    base = torch.stack([gthg[near[:, r], r].abs().median() for r in range(gthg.shape[1])])
+    last = gthg[(3 * gthg.shape[0]) // 4 :].mean(0)
     return last / base
