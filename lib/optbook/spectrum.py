@@ -577,23 +577,25 @@ def _batched_lanczos(matmat: Callable[[Tensor], Tensor], start: Tensor, m: int) 
     """m Lanczos steps from each row of ``start`` at once (full re-orthogonalization, twice): the
     tridiagonal matrices' (alphas [k, m], betas [k, m - 1])."""
     k, dim = start.shape
-    basis = torch.zeros(m, k, dim, dtype=torch.float64)
-    basis[0] = start / start.norm(dim=1, keepdim=True)
+    basis = torch.empty(k, m, dim, dtype=torch.float64)  # probe-major: each probe's basis is one matrix
+    basis[:, 0] = start / start.norm(dim=1, keepdim=True)
     alphas, betas = torch.zeros(k, m, dtype=torch.float64), torch.zeros(k, max(m - 1, 0), dtype=torch.float64)
     for j in range(m):
-        w = matmat(basis[j]).to("cpu", torch.float64)
+        q = basis[:, j]
+        w = matmat(q).to("cpu", torch.float64)
         if not bool(torch.isfinite(w).all()):
             raise ValueError("matvec returned non-finite values")
-        alphas[:, j] = (basis[j] * w).sum(1)
-        for _ in range(2):
-            w = w - torch.einsum("jk,jkp->kp", torch.einsum("jkp,kp->jk", basis[: j + 1], w), basis[: j + 1])
+        alphas[:, j] = (q * w).sum(1)
+        done = basis[:, : j + 1]  # [k, j + 1, P]
+        for _ in range(2):  # w -= Q (Q^T w), per probe, as batched matrix-vector products
+            w = w - torch.bmm(torch.bmm(done, w[:, :, None]).transpose(1, 2), done)[:, 0]
         if j == m - 1:
             break
         beta = w.norm(dim=1)
         scale = alphas[:, : j + 1].abs().amax(1).clamp_min(1e-300)
         alive = beta > 1e-10 * scale  # an exhausted Krylov space: the rest of its rule gets weight 0
         betas[:, j] = torch.where(alive, beta, torch.zeros_like(beta))
-        basis[j + 1] = torch.where(alive[:, None], w / beta.clamp_min(1e-300)[:, None], torch.zeros_like(w))
+        basis[:, j + 1] = w / beta.clamp_min(1e-300)[:, None] * alive[:, None]
     return alphas, betas
 
 
