@@ -156,11 +156,13 @@ class WidthResult:
     k: int
     n: int
     runs: Runs                  # the descent, params [T, R, n d]
+    W: Tensor                   # [R, n, d] the end points (Newton-finished where GD was still settling)
     cost: Tensor                # [R] final F
     grad: Tensor                # [R] final 2 pi max_i |grad_i F|
-    spurious: Tensor            # [R] converged with F >= spurious_cost
+    spurious: Tensor            # [R] converged with F >= spurious_cost at a strict minimum
     unfinished: Tensor          # [R] not converged (gradient above grad_tol)
-    families: list[Family]      # the spurious families
+    families: list[Family]      # the spurious families (strict minima by their Hessian)
+    saddle_runs: int = 0        # converged runs above spurious_cost whose Hessian is not positive definite
 
     @property
     def rate(self) -> float:
@@ -170,6 +172,11 @@ class WidthResult:
 
 def run_width(k: int, n: int, seed: int, setup: ManyMinimaSetup = MANY_MINIMA) -> WidthResult:
     """Safran & Shamir's experiment for one teacher width k and student width n, ``setup.restarts`` runs.
+
+    Gradient descent (`descend`, the setup's steps); runs that end above ``spurious_cost`` with a
+    gradient still above ``grad_tol`` are finished with `newton_polish`; converged runs above
+    ``spurious_cost`` are grouped into families (`find_families`), and a run counts as spurious
+    when its family's Hessian is positive definite.
 
     Parameters
     ----------
@@ -201,12 +208,20 @@ def run_width(k: int, n: int, seed: int, setup: ManyMinimaSetup = MANY_MINIMA) -
     V = teacher(k)
     W0 = xavier_students(setup.restarts, n, k, seed=1000 * seed + 10 * k + (n - k))
     runs = descend(W0, V, **setup.descent_kwargs())
-    W = runs.final_params.reshape(-1, n, k)
-    cost, grad = runs.final_loss, runs.grad_norm[-1]
+    W = runs.final_params.reshape(-1, n, k).clone()
+    stuck = (runs.grad_norm[-1] >= setup.grad_tol) & (runs.final_loss >= setup.spurious_cost)
+    if bool(stuck.any()):  # runs that settle slowly into a shallow minimum: finish them with Newton
+        W[stuck] = newton_polish(W[stuck], V, setup.newton_iterations)
+    cost = population_cost(W, V)
+    grad = 2 * math.pi * population_gradient(W, V).norm(dim=-1).amax(-1)
     converged = grad < setup.grad_tol
-    spurious = converged & (cost >= setup.spurious_cost)
-    families = find_families(W[spurious], V, setup) if bool(spurious.any()) else []
-    return WidthResult(k, n, runs, cost, grad, spurious, ~converged, families)
+    above = converged & (cost >= setup.spurious_cost)
+    found = find_families(W[above], V, setup) if bool(above.any()) else []
+    minima = [f for f in found if f.is_minimum]
+    keys = torch.tensor([round(f.cost / setup.same_cost) for f in minima], dtype=cost.dtype)
+    spurious = above & torch.isin(torch.round(cost / setup.same_cost), keys)
+    return WidthResult(k, n, runs, W, cost, grad, spurious, ~converged, minima,
+                       sum(f.runs for f in found if not f.is_minimum))
 
 
 def global_curvature(k: int) -> Tensor:
