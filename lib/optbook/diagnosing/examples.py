@@ -42,16 +42,20 @@ def train_digits_mlp(
     monitored: bool = True,
     probe_size: int = 128,
     final_check: bool = True,
+    optimizer: str = "SGD",
+    momentum: float = 0.0,
     **monitor_options,
 ) -> ExampleRun:
-    """The chapter's example: a plain PyTorch loop (tanh MLP 64-64-64-10, cross-entropy, SGD) on the digits.
+    """The chapter's example: a plain PyTorch loop (tanh MLP 64-64-64-10, cross-entropy) on the digits.
 
-    With ``monitored=True`` a `TrainingMonitor` (options passed on) watches a fixed probe batch of
-    ``probe_size`` training images; a non-finite loss ends the run (the record keeps the step).
-    ``final_check`` adds the monitor's end-of-training probe and Lanczos (not timed).
+    The optimizer is ``torch.optim.SGD`` (with heavy-ball ``momentum``) or ``torch.optim.Adam``
+    (``optimizer="Adam"``, default betas). With ``monitored=True`` a `TrainingMonitor` (options
+    passed on) watches a fixed probe batch of ``probe_size`` training images; a non-finite loss
+    ends the run (the record keeps the step). ``final_check`` adds the monitor's end-of-training
+    probe and Lanczos (not timed).
     """
 
-    data, model, optimizer = _digits_mlp_setup(lr, epochs, batch_size, seed)
+    data, model, optimizer = _digits_mlp_setup(lr, epochs, batch_size, seed, optimizer, momentum)
     loss_fn = nn.functional.cross_entropy
     n = data.y_train.shape[0]
     rng = torch.Generator().manual_seed(check_seed("seed", seed))
@@ -90,17 +94,25 @@ def train_digits_mlp(
     return ExampleRun(model, None if monitor is None else monitor.record, val_error, seconds, monitor_seconds)
 
 
-def _digits_mlp_setup(lr: float, epochs: int, batch_size: int, seed: int):
-    """Checks `train_digits_mlp`'s arguments; returns the digits, the seeded tanh MLP 64-64-64-10 and its SGD."""
+def _digits_mlp_setup(lr: float, epochs: int, batch_size: int, seed: int, optimizer: str = "SGD",
+                      momentum: float = 0.0):
+    """Checks `train_digits_mlp`'s arguments; returns the digits, the seeded tanh MLP 64-64-64-10 and its optimizer."""
 
     check_positive("lr", lr)
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size)
+    if optimizer not in ("SGD", "Adam"):
+        raise ValueError(f"optimizer must be 'SGD' or 'Adam', got {optimizer!r}")
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
+    if optimizer == "Adam" and momentum:
+        raise ValueError("momentum is SGD's: Adam's beta1 is its own (0.9)")
     data = digits()
     torch.manual_seed(check_seed("seed", seed))
     model = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 10))
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    return data, model, optimizer
+    if optimizer == "Adam":
+        return data, model, torch.optim.Adam(model.parameters(), lr=lr)
+    return data, model, torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
 
 
 def _validation_error(model: nn.Module, data) -> float:
