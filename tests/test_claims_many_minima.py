@@ -8,8 +8,9 @@ of `claim`. Everything is float64 with a closed-form cost, so machines differ on
 import pytest
 import torch
 
+import optbook as ob
 from claims import SEEDS, claim, fact
-from optbook.many_minima import MANY_MINIMA as SETUP, minima as mm, teacher_student as ts
+from optbook.many_minima import MANY_MINIMA as SETUP, digits as dg, minima as mm, teacher_student as ts
 
 
 @pytest.fixture(scope="module", params=SEEDS)
@@ -50,8 +51,8 @@ def test_families_are_strict_minima_flatter_than_the_global(found):
         claim(f"lambda_min: spurious / global, k = {k} (below 1)", float(f.eigenvalues[0] / g[0]), "<", 1.0)
     results = found["results"]
     start = float(results[SETUP.widths[-1]].runs.loss[0].median())
-    claim("worst minimum's cost / median starting cost (less than 2 %)",
-          max(f.cost for _, f in families) / start, "<", 0.02)
+    claim("worst minimum's cost / median starting cost (less than 5 %)",
+          max(f.cost for _, f in families) / start, "<", 0.05)
 
 
 def test_rescaling_changes_sharpness_not_the_function(found):
@@ -84,3 +85,20 @@ def test_bezier_curve_lowers_but_keeps_the_barrier(found):
     ratio = float(path["curve_barrier"] / path["line_barrier"])
     claim("curve barrier / line barrier (below 0.8)", ratio, "<", 0.8)
     claim("curve barrier / line barrier (above 0.3: not removed)", ratio, ">", 0.3)
+
+
+@pytest.fixture(scope="module", params=SEEDS)
+def digit_runs(request):
+    return dg.digits_restarts(ob.digits(), seed=request.param, **SETUP.digits_kwargs())
+
+
+def test_digits_restarts_close_to_the_best_and_stopped_early(digit_runs):
+    final = digit_runs.final_loss
+    claim("digits: worst / best final training cost over restarts (less than twice)",
+          float(final.max() / final.min()), "<", 2.0)
+    claim("digits: median final gradient norm (above 1e-3: not at a minimum)",
+          float(digit_runs.grad_norm[-1].median()), ">", 1e-3)
+    early = int(torch.searchsorted(digit_runs.steps, SETUP.digits_early))
+    val = digit_runs["val_error"]
+    claim("digits: median validation error at the early stop minus at the end (within one point)",
+          float(val[early].median() - val[-1].median()), "<", 0.01)

@@ -147,3 +147,18 @@ def test_arguments_are_checked_by_name(call, error):
 def test_settings_are_frozen():
     with pytest.raises(Exception):
         MANY_MINIMA.restarts = 5
+
+
+def test_digits_restarts_record_and_starts():
+    import optbook as ob
+    from optbook.many_minima import digits as dg
+
+    starts = dg.default_starts((64, 4, 10), 3, seed=0)
+    assert starts.shape == (3, 64 * 4 + 4 + 4 * 10 + 10)
+    assert float(starts[:, : 64 * 4].abs().max()) <= 1 / 8
+    runs = dg.digits_restarts(ob.digits(), width=4, restarts=3, seed=0, lr=0.5, steps=30, record_every=10)
+    assert runs.steps.tolist() == [0, 10, 20, 30]
+    assert torch.equal(runs.params[0], starts)
+    assert bool((runs.loss[-1] < runs.loss[0]).all())
+    with pytest.raises(ValueError):
+        dg.digits_restarts(ob.digits(), width=4, restarts=3, seed=0, lr=0.5, steps=25, record_every=10)

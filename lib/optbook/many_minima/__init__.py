@@ -11,5 +11,5 @@ The page's settings are one frozen dataclass, `MANY_MINIMA`, imported by the pag
 test. Import them as ``from optbook.many_minima import MANY_MINIMA, minima as mm, teacher_student as ts``.
 """
 
-from . import config, minima, teacher_student  # noqa: F401
+from . import config, digits, minima, teacher_student  # noqa: F401
 from .config import MANY_MINIMA, ManyMinimaSetup  # noqa: F401

@@ -40,6 +40,18 @@ class ManyMinimaSetup:
     curve_lr: float = 0.5
     early_fraction: float = 0.1                     # "within 10 % of the final cost"
     interval_z: float = 2.576                       # 99 % binomial (Wilson) intervals
+    # the digits: a 64-16-10 ReLU network, full-batch gradient descent from many default starts
+    digits_width: int = 16
+    digits_restarts: int = 20
+    digits_lr: float = 0.5
+    digits_steps: int = 1200
+    digits_record_every: int = 100
+    digits_early: int = 400                         # "stopping at a third of the way"
+
+    def digits_kwargs(self) -> dict:
+        """Keyword arguments of `digits.digits_restarts` for the page's runs."""
+        return dict(width=self.digits_width, restarts=self.digits_restarts, lr=self.digits_lr,
+                    steps=self.digits_steps, record_every=self.digits_record_every)
 
     def descent_kwargs(self) -> dict:
         """Keyword arguments of `teacher_student.descend` for the page's runs."""
