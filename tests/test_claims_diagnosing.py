@@ -8,11 +8,18 @@ import numpy as np
 import pytest
 from claims import SEEDS, claim, claim_frequency, fact
 
-from optbook.diagnose import RATIO_KEY, SHARPNESS_KEY, diagnose_training
-from optbook.diagnosing import KNOWN_ANSWERS, known_answer_runs, train_digits_mlp
+import torch
 
-GOOD_LR, LARGE_LR = 0.5, 12.0  # the chapter's two step sizes
-CHAPTER_MONITOR = {"every": 10, "eigen_every": 100}
+import optbook as ob
+from optbook.diagnose import RATIO_KEY, SHARPNESS_KEY, diagnose_training
+from optbook.diagnosing import (DIAGNOSING, KNOWN_ANSWERS, known_answer_runs, limit_checks, optimizer_runs,
+                                train_digits_mlp, verdict_line, whole_data_curvature, widget_runs)
+from optbook.estimates import layer_curvature
+
+GOOD_LR, LARGE_LR = DIAGNOSING.good_lr, DIAGNOSING.large_lr  # the chapter's two step sizes
+CHAPTER_MONITOR = dict(DIAGNOSING.monitor)
+M_GOOD, M_LARGE = (("SGD, momentum 0.9", lr) for lr in DIAGNOSING.momentum_lrs)
+A_GOOD, A_LARGE = (("Adam", lr) for lr in DIAGNOSING.adam_lrs)
 SHARP = SHARPNESS_KEY  # for SGD: eps lambda_max / 2
 ILL_FREQUENCY = 0.9  # the page: at eps = 12 the ill-conditioning verdict explains the run on 9 of the 10 seeds 0-9
 
@@ -125,3 +132,74 @@ def test_chapter_example_too_large_step():
     # "on 9 of the 10 seeds 0-9": over n of them at least 9 - (10 - n) must be flagged
     n = len(SEEDS)
     claim_frequency("large step: ill-conditioning flagged", ill, at_least=max(ILL_FREQUENCY * 10 - (10 - n), 0) / n)
+
+
+@functools.cache
+def _optimizers(seed: int):
+    return optimizer_runs(seed)
+
+
+def test_each_optimizer_limit_is_exact_on_the_quadratic():
+    """The page's table: at 0.97 x its limit every optimizer converges, at 1.03 x it diverges, and the
+    monitor measures 0.97 / 1.03 (to 1e-3)."""
+    for check in limit_checks():
+        fact(f"{check.optimizer} at {check.factor} x limit: the monitor's reading", abs(check.stability - check.factor) < 1e-3,
+             check.stability)
+        if check.factor < 1:
+            claim(f"{check.optimizer} below its limit: |x_T| / |x_0|", check.growth, "<", 1e-3)
+        else:
+            claim(f"{check.optimizer} above its limit: |x_T| / |x_0|", check.growth, ">", 1e3)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_momentum_and_adam_on_the_digits(seed):
+    runs = _optimizers(seed)
+    reports = {key: diagnose_training(run.record) for key, run in runs.items()}
+    for key in (M_GOOD, A_GOOD):
+        label = f"{key[0]}, eps {key[1]:g}"
+        fact(f"{label}: no ill-conditioning", reports[key].finding("ill-conditioning").startswith("no sign of trouble"),
+             reports[key].finding("ill-conditioning"))
+        claim(f"{label}: sharpness / limit below 0.5", reports[key].verdict("ill-conditioning").evidence[SHARP], "<", 0.5)
+        claim(f"{label}: validation error below 5%", runs[key].val_error, "<", 0.05)
+    for key in (M_LARGE, A_LARGE):
+        label = f"{key[0]}, eps {key[1]:g}"
+        fact(f"{label}: ill-conditioning", reports[key].finding("ill-conditioning").startswith("ill-conditioning"),
+             reports[key].finding("ill-conditioning"))
+        claim(f"{label}: sharpness / limit past 1", reports[key].verdict("ill-conditioning").evidence[SHARP], ">", 1.0)
+    fact("momentum, too large: no progress", reports[M_LARGE].finding("progress").startswith("no progress"),
+         reports[M_LARGE].finding("progress"))
+    claim("Adam, too large: validation error more than twice the good step's",
+          runs[A_LARGE].val_error / runs[A_GOOD].val_error, ">", 2.0)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_layers_whole_data_and_density(seed):
+    model = _optimizers(seed)[M_GOOD].model
+    data = ob.digits()
+    x, y = data.x_train[: DIAGNOSING.layer_probe], data.y_train[: DIAGNOSING.layer_probe]
+    loss = ob.functional_loss(model, torch.nn.functional.cross_entropy, x, y)
+    theta = ob.get_flat_params(model)
+    layers = layer_curvature(model, torch.nn.functional.cross_entropy, x, y)
+    whole_top = ob.top_eigenvalue(loss, theta)
+    whole, whole_se = ob.hutchinson_trace(loss, theta, n_samples=64)
+    fact("momentum model: the first layer has the sharpest block", max(layers, key=lambda l: l.lambda_max).name == "0",
+         [(l.name, l.lambda_max) for l in layers])
+    fact("no block's lambda_max exceeds the whole's", max(l.lambda_max for l in layers) <= whole_top * (1 + 1e-6))
+    spread = (whole_se**2 + sum(l.trace.stderr**2 for l in layers)) ** 0.5
+    claim("block traces add up to the whole (in standard errors)", abs(sum(l.trace.mean for l in layers) - whole) / spread,
+          "<", 4.0)
+    est = whole_data_curvature(model, seed)
+    claim("mean of 20 batches' lambda_max / whole-data lambda_max", est.batch_lambda_max.mean / est.lambda_max, ">", 2.0)
+    claim("every batch's lambda_max / whole-data lambda_max", est.batch_values / est.lambda_max, ">", 1.0)
+    density = ob.spectrum.hessian_density(loss, theta, n_probes=DIAGNOSING.slq_probes, n_iter=DIAGNOSING.slq_iter, seed=seed)
+    top = float(density.nodes.max())
+    near = float(density.cdf(torch.tensor(0.01 * top)) - density.cdf(torch.tensor(-0.01 * top)))
+    claim("share of the spectrum within 1% of lambda_max of zero", near, ">", 0.9)
+
+
+def test_widget_frames_cross_the_edge():
+    """The widget's exercise (its frames are seed 0): both optimizers below their edge up to 3x the good
+    step, flagged at 10x and 30x."""
+    for (name, scale), record in widget_runs(0).items():
+        flagged = verdict_line(record).startswith("ill-conditioning")
+        fact(f"widget, {name} at {scale:g} x: flagged iff scale >= 10", flagged == (scale >= 10), verdict_line(record))
