@@ -416,3 +416,21 @@ def test_record_as_runs_and_json_round_trip():
     assert ob.MonitorRecord.from_json(r.to_json()) == r
     with pytest.raises(ValueError, match="JSON object"):
         ob.MonitorRecord.from_json("[1, 2]")
+
+
+def test_weight_decay_may_differ_between_groups_and_each_group_gets_its_own():
+    """No decay on the bias (a common set-up): H + diag(wd) with each coordinate's own coefficient."""
+    x, y = _data()
+    net = _net()
+    opt = torch.optim.SGD([{"params": [net[0].weight, net[2].weight], "weight_decay": 5.0},
+                           {"params": [net[0].bias, net[2].bias], "weight_decay": 0.0}], lr=0.1)
+    monitor = TrainingMonitor(net, nn.functional.cross_entropy, x, y, opt, every=1, eigen_every=1,
+                              lanczos_iter=ob.num_params(net))
+    _one_step(net, x, y)
+    monitor.step()
+    monitor.final_check()
+    h = ob.hessian(ob.functional_loss(net, nn.functional.cross_entropy, x, y), ob.get_flat_params(net))
+    decay = torch.cat([torch.full((p.numel(),), 5.0 if p.dim() == 2 else 0.0, dtype=torch.float64)
+                       for p in net.parameters()])
+    assert monitor.record.sharpness[-1] == pytest.approx(float(torch.linalg.eigvalsh(h + torch.diag(decay))[-1]), rel=1e-6)
+    assert ob.monitor.stability_rule(opt).weight_decay == 5.0

@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 from ._validate import check_positive, check_positive_int, check_tensor
 from .curvature import HessianOperator
-from .estimates import dataset_curvature, eval_mode, parameter_blocks  # noqa: F401  (eval_mode: part of this module's API)
+from .estimates import _restrict, dataset_curvature, eval_mode, parameter_blocks  # noqa: F401  (eval_mode: part of this module's API)
 from .losses import Loss
 from .params import LossFn, functional_loss, get_flat_params
 from .runs import Runs
@@ -188,8 +188,8 @@ def _step_size(optimizer: torch.optim.Optimizer) -> float:
 
 # --- Which eigenvalue limits the step, for the optimizers the monitor knows ----------------------
 
-_RULE_KEYS = ("momentum", "dampening", "nesterov", "betas", "eps", "alpha", "centered", "amsgrad", "weight_decay",
-              "decoupled_weight_decay")
+_RULE_KEYS = ("momentum", "dampening", "nesterov", "betas", "eps", "alpha", "centered", "amsgrad",
+              "decoupled_weight_decay")  # weight decay may differ between groups (none on biases, say)
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,8 @@ class StabilityRule:
     preconditioned : bool
         Whether the limit is on P^-1 H with P from the optimizer's state.
     weight_decay : float
-        The L2 coefficient folded into the Hessian.
+        The largest L2 coefficient of the parameter groups, folded into the Hessian (the monitor
+        adds each group's own to its coordinates).
 
     References
     ----------
@@ -256,6 +257,7 @@ def _shared_settings(optimizer: torch.optim.Optimizer) -> dict:
                              "the monitor needs one rule for all of them")
         if values:
             settings[key] = optimizer.param_groups[0][key]
+    settings["weight_decay"] = max(float(group.get("weight_decay", 0.0)) for group in optimizer.param_groups)
     return settings
 
 
@@ -424,8 +426,8 @@ def preconditioner(optimizer: torch.optim.Optimizer, params: list[Tensor]) -> Te
     return torch.cat(pieces)
 
 
-def _scaled_operator(op: HessianOperator, scale: Tensor | None, weight_decay: float, theta: Tensor):
-    """v -> D (H + wd I) D v on CPU float64 vectors, D = diag(scale) (None: the identity)."""
+def _scaled_operator(op: HessianOperator, scale: Tensor | None, weight_decay: Tensor | float, theta: Tensor):
+    """v -> D (H + diag(wd)) D v on CPU float64 vectors, D = diag(scale) (None: the identity)."""
     device = op.gradient.device
 
     def matvec(v: Tensor) -> Tensor:
@@ -434,16 +436,6 @@ def _scaled_operator(op: HessianOperator, scale: Tensor | None, weight_decay: fl
         return out if scale is None else scale * out
 
     return matvec
-
-
-def _block_operator(matvec, block: slice, dim: int):
-    """The diagonal block of ``matvec`` on the coordinates ``block``."""
-    def restricted(v: Tensor) -> Tensor:
-        full = torch.zeros(dim, dtype=torch.float64)
-        full[block] = v
-        return matvec(full)[block]
-
-    return restricted
 
 
 class TrainingMonitor:
@@ -537,6 +529,14 @@ class TrainingMonitor:
         """The stability rule of the next update (`stability_rule` on the optimizer, or GD at ``lr``)."""
         return stability_rule(lr=self.lr) if self.optimizer is None else stability_rule(self.optimizer)
 
+    def _decay(self, rule: StabilityRule) -> Tensor | float:
+        """Each coordinate's L2 coefficient (its group's; 0 for AdamW's decoupled decay): H + diag(this)."""
+        if rule.weight_decay == 0 or self.optimizer is None:
+            return 0.0
+        by_param = {id(p): float(group.get("weight_decay", 0.0)) for group in self.optimizer.param_groups
+                    for p in group["params"]}
+        return torch.cat([torch.full((p.numel(),), by_param.get(id(p), 0.0), dtype=torch.float64) for p in self.params])
+
     def _scale(self, rule: StabilityRule) -> tuple[bool, Tensor | None]:
         """(defined, D = P^-1/2): D is None for the identity; undefined before Adam's first update."""
         if self.optimizer is None or not rule.known:
@@ -619,12 +619,13 @@ class TrainingMonitor:
             return float("nan")
         if scale is None and rule.weight_decay == 0:
             return gTHg / gTg / rule.limit if gTg > 0 else float("nan")
-        g = op.gradient.to("cpu", torch.float64) + rule.weight_decay * theta.detach().to("cpu", torch.float64)
+        decay = self._decay(rule)
+        g = op.gradient.to("cpu", torch.float64) + decay * theta.detach().to("cpu", torch.float64)
         w = g if scale is None else scale**2 * g  # P^-1 g
         denominator = float(g @ w)
         if denominator <= 0:
             return float("nan")
-        hw = op.matvec(w.to(op.gradient.device, op.dtype)).to("cpu", torch.float64) + rule.weight_decay * w
+        hw = op.matvec(w.to(op.gradient.device, op.dtype)).to("cpu", torch.float64) + decay * w
         return float(w @ hw) / denominator / rule.limit
 
     def _eigen(self, step: int) -> None:
@@ -639,11 +640,11 @@ class TrainingMonitor:
             if rule.known and defined:
                 matvec = plain
                 if scale is not None or rule.weight_decay:
-                    matvec = _scaled_operator(op, scale, rule.weight_decay, theta)
+                    matvec = _scaled_operator(op, scale, self._decay(rule), theta)
                     sharpness = self._lanczos(matvec, op.dim, "largest", step).largest
                 else:
                     sharpness = spectrum.largest
-                layers = [self._lanczos(_block_operator(matvec, block, op.dim), block.stop - block.start, "largest",
+                layers = [self._lanczos(_restrict(matvec, block, op.dim), block.stop - block.start, "largest",
                                         step).largest for _, block in self.blocks]
         r = self.record
         r.eigen_steps.append(step)
