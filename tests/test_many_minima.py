@@ -162,3 +162,73 @@ def test_digits_restarts_record_and_starts():
     assert bool((runs.loss[-1] < runs.loss[0]).all())
     with pytest.raises(ValueError):
         dg.digits_restarts(ob.digits(), width=4, restarts=3, seed=0, lr=0.5, steps=25, record_every=10)
+
+
+# ---------------------------------------------------------------- the contract of test_page_contract.py
+
+F64 = torch.float64
+BAD = {
+    "None": None, "str": "x", "nan": math.nan, "inf": math.inf, "-1": -1, "0": 0, "2.5": 2.5, "True": True,
+    "[]": [], "empty": torch.tensor([]), "nan-tensor": torch.full((3,), math.nan), "3-d": torch.zeros(2, 2, 2),
+    "object": object(),
+}
+
+
+def _calls() -> dict:
+    import optbook as ob
+    from dataclasses import replace
+    from optbook.many_minima import digits as dg
+
+    V = ts.teacher(3)
+    W = ts.xavier_students(2, 3, 3, seed=0)
+    d = ob.digits(dtype=F64)
+    split = ob.Split(d.x_train[:40], d.y_train[:40], d.x_val[:20], d.y_val[:20])
+    small = replace(MANY_MINIMA, restarts=4, steps=20, slow_steps=10, record_every=10)
+    return {
+        "ts.pair_kernel": (ts.pair_kernel, dict(U=W, V=W)),
+        "ts.population_cost": (ts.population_cost, dict(W=W, V=V)),
+        "ts.population_gradient": (ts.population_gradient, dict(W=W, V=V)),
+        "ts.teacher": (ts.teacher, dict(k=3)),
+        "ts.xavier_students": (ts.xavier_students, dict(restarts=2, n=3, d=3, seed=0)),
+        "ts.descend": (ts.descend, dict(W0=W, V=V, lr=0.1, steps=4, record_every=2, fast_lr=0.2, fast_from=2)),
+        "ts.hessians": (ts.hessians, dict(W=W, V=V)),
+        "ts.newton_polish": (ts.newton_polish, dict(W=W, V=V, iterations=1)),
+        "mm.wilson_interval": (mm.wilson_interval, dict(successes=3, trials=10, z=1.96)),
+        "mm.distinct_points": (mm.distinct_points, dict(W=W, tol=1e-6)),
+        "mm.find_families": (mm.find_families, dict(W=V[None] + 1e-6, V=V, setup=small)),
+        "mm.run_width": (mm.run_width, dict(k=3, n=3, seed=0, setup=small)),
+        "mm.global_curvature": (mm.global_curvature, dict(k=3)),
+        "mm.output_weight_cost": (mm.output_weight_cost, dict(theta=torch.ones(12, dtype=F64), V=V)),
+        "mm.rescaling": (mm.rescaling, dict(W=V.clone(), V=V, alphas=[0.5, 2.0], unit=0)),
+        "mm.swap_coordinates": (mm.swap_coordinates, dict(W=V, i=0, j=1)),
+        "mm.line_and_curve": (mm.line_and_curve, dict(A=V, B=mm.swap_coordinates(V, 0, 1), V=V, points=3, steps=2, lr=0.1)),
+        "mm.align_units": (mm.align_units, dict(A=V, B=V)),
+        "mm.distinct_copy": (mm.distinct_copy, dict(W=W[0], tol=1e-6)),
+        "dg.default_starts": (dg.default_starts, dict(sizes=(4, 3, 2), restarts=2, seed=0)),
+        "dg.digits_restarts": (dg.digits_restarts, dict(data=split, width=3, restarts=2, seed=0, lr=0.1, steps=4,
+                                                        record_every=2)),
+    }
+
+
+CALLS = _calls()
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_the_valid_call_works(name):
+    function, kwargs = CALLS[name]
+    function(**kwargs)
+
+
+@pytest.mark.parametrize("name, argument", [(n, a) for n, (_, kw) in sorted(CALLS.items()) for a in kw])
+def test_a_bad_argument_raises_a_clear_error(name, argument):
+    function, kwargs = CALLS[name]
+    unclear = []
+    for label, bad in BAD.items():
+        try:
+            function(**{**kwargs, argument: bad})
+        except (TypeError, ValueError) as error:
+            if argument.rstrip("_") not in str(error):
+                unclear.append(f"{label}: {type(error).__name__}: {str(error)[:90]}")
+        except Exception as error:  # noqa: BLE001 - the point of the test
+            unclear.append(f"{label}: {type(error).__name__}: {str(error)[:90]}")
+    assert not unclear, f"{name}({argument}=...) " + " | ".join(unclear)

@@ -35,12 +35,21 @@ def default_starts(sizes: tuple[int, int, int], restarts: int, seed: int) -> Ten
     -------
     Tensor, shape (R, P), float32, in `optbook.mlp`'s layout (W1, b1, W2, b2; W as [out, in]).
 
+    Raises
+    ------
+    TypeError
+        If ``sizes`` is not three ints or ``seed`` is not an int.
+    ValueError
+        If a size or ``restarts`` < 1.
+
     Examples
     --------
     >>> default_starts((4, 3, 2), 5, seed=0).shape
     torch.Size([5, 23])
     """
-    n_in, width, n_out = (check_positive_int(name, v) for name, v in zip(("n_in", "width", "n_out"), sizes))
+    if not isinstance(sizes, (tuple, list)) or len(sizes) != 3:
+        raise TypeError(f"sizes must be a tuple (inputs, hidden, outputs), got {sizes!r:.40}")
+    n_in, width, n_out = (check_positive_int(f"sizes[{i}]", v) for i, v in enumerate(sizes))
     restarts = check_positive_int("restarts", restarts)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
@@ -69,6 +78,13 @@ def digits_restarts(data: Split, width: int, restarts: int, seed: int, lr: float
     Runs
         ``loss`` [T, R] (training cross-entropy), ``grad_norm`` [T, R], ``params`` [T, R, P],
         ``series["val_error"]`` and ``series["train_error"]`` [T, R].
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is not a Split or a number has the wrong type.
+    ValueError
+        If a size or count < 1, ``lr`` <= 0, or ``steps`` is not a multiple of ``record_every``.
 
     Examples
     --------

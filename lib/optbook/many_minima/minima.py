@@ -47,6 +47,11 @@ def wilson_interval(successes: int, trials: int, z: float = 2.576) -> tuple[floa
     (float, float)
         The interval's ends, in [0, 1].
 
+    Raises
+    ------
+    TypeError, ValueError
+        If ``trials`` < 1, ``successes`` is not an int in [0, trials], or ``z`` <= 0.
+
     References
     ----------
     wilson1927probable
@@ -80,6 +85,14 @@ def distinct_points(W: Tensor, tol: float) -> int:
     Returns
     -------
     int
+
+    Raises
+    ------
+    TypeError
+        If an array argument is not a tensor.
+    ValueError
+        If a tensor has the wrong rank or shape, is empty or holds nan or inf.
+        (Also if ``tol`` <= 0.)
 
     Examples
     --------
@@ -125,6 +138,14 @@ def find_families(W: Tensor, V: Tensor, setup: ManyMinimaSetup = MANY_MINIMA) ->
     Returns
     -------
     list of Family, by increasing cost
+
+    Raises
+    ------
+    TypeError
+        If an array argument is not a tensor.
+    ValueError
+        If a tensor has the wrong rank or shape, is empty or holds nan or inf.
+        (A ``setup`` that is not a ManyMinimaSetup is a TypeError.)
 
     Examples
     --------
@@ -190,6 +211,13 @@ def run_width(k: int, n: int, seed: int, setup: ManyMinimaSetup = MANY_MINIMA) -
     -------
     WidthResult
 
+    Raises
+    ------
+    TypeError
+        If ``seed`` is not an int or ``setup`` not a ManyMinimaSetup.
+    ValueError
+        If ``k`` or ``n`` < 1.
+
     References
     ----------
     safran2018spurious
@@ -205,6 +233,8 @@ def run_width(k: int, n: int, seed: int, setup: ManyMinimaSetup = MANY_MINIMA) -
     check_positive_int("n", n)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if not isinstance(setup, ManyMinimaSetup):
+        raise TypeError(f"setup must be a ManyMinimaSetup, got {type(setup).__name__}")
     V = teacher(k)
     W0 = xavier_students(setup.restarts, n, k, seed=1000 * seed + 10 * k + (n - k))
     runs = descend(W0, V, **setup.descent_kwargs())
@@ -226,6 +256,19 @@ def run_width(k: int, n: int, seed: int, setup: ManyMinimaSetup = MANY_MINIMA) -
 
 def global_curvature(k: int) -> Tensor:
     """The Hessian spectrum of F at the global minimum W = V = I_k, ascending.
+
+    Parameters
+    ----------
+    k : int
+
+    Returns
+    -------
+    Tensor, shape (k^2,)
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``k`` is not an int >= 1.
 
     Examples
     --------
@@ -250,6 +293,14 @@ def output_weight_cost(theta: Tensor, V: Tensor) -> Tensor:
     Returns
     -------
     Tensor, shape ()
+
+    Raises
+    ------
+    TypeError
+        If an array argument is not a tensor.
+    ValueError
+        If a tensor has the wrong rank or shape, is empty or holds nan or inf.
+        (Also if theta's length is not a multiple of d + 1, or an output weight is <= 0.)
 
     Examples
     --------
@@ -289,6 +340,14 @@ def rescaling(W: Tensor, V: Tensor, alphas, unit: int = 0) -> dict[str, Tensor]:
         ``negative`` (its count of eigenvalues below -1e-9: unchanged, Sylvester), ``invariant``
         (the top eigenvalue in W after normalizing every output weight back to 1: unchanged).
 
+    Raises
+    ------
+    TypeError
+        If an array argument is not a tensor.
+    ValueError
+        If a tensor has the wrong rank or shape, is empty or holds nan or inf.
+        (Also if an alpha is not a finite number > 0, or ``unit`` is out of range.)
+
     References
     ----------
     dinh2017sharp
@@ -301,9 +360,12 @@ def rescaling(W: Tensor, V: Tensor, alphas, unit: int = 0) -> dict[str, Tensor]:
     (True, True)
     """
     check_tensor("W", W, ndim=2)
-    alphas = torch.as_tensor(alphas, dtype=W.dtype)
-    if alphas.dim() != 1 or not bool((alphas > 0).all()):
-        raise ValueError("alphas must be a 1-D sequence of numbers > 0")
+    try:
+        alphas = torch.as_tensor(alphas, dtype=W.dtype)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise TypeError(f"alphas must be a sequence of numbers, got {alphas!r:.40}") from error
+    if alphas.dim() != 1 or alphas.numel() == 0 or not bool((alphas > 0).all() & torch.isfinite(alphas).all()):
+        raise ValueError(f"alphas must be a non-empty 1-D sequence of finite numbers > 0, got {alphas!r:.60}")
     if not isinstance(unit, int) or not 0 <= unit < W.shape[0]:
         raise ValueError(f"unit must be an int in [0, {W.shape[0]}), got {unit!r}")
     out = {name: [] for name in ("cost", "top", "trace", "negative", "invariant")}
@@ -325,12 +387,33 @@ def rescaling(W: Tensor, V: Tensor, alphas, unit: int = 0) -> dict[str, Tensor]:
 def swap_coordinates(W: Tensor, i: int, j: int) -> Tensor:
     """W with input coordinates i and j exchanged: with V = I the same cost, another point.
 
+    Parameters
+    ----------
+    W : Tensor, shape (..., d)
+    i, j : int
+        Coordinates in [0, d).
+
+    Returns
+    -------
+    Tensor, the shape of W
+
+    Raises
+    ------
+    TypeError
+        If an array argument is not a tensor.
+    ValueError
+        If a tensor has the wrong rank or shape, is empty or holds nan or inf.
+        (Also if ``i`` or ``j`` is not a coordinate index.)
+
     Examples
     --------
     >>> swap_coordinates(torch.tensor([[1.0, 2.0]]), 0, 1).tolist()
     [[2.0, 1.0]]
     """
     check_tensor("W", W)
+    for name, value in (("i", i), ("j", j)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < W.shape[-1]:
+            raise ValueError(f"{name} must be an int in [0, {W.shape[-1]}), got {value!r}")
     order = list(range(W.shape[-1]))
     order[i], order[j] = order[j], order[i]
     return W[..., order]
@@ -356,6 +439,14 @@ def line_and_curve(A: Tensor, B: Tensor, V: Tensor, points: int = 21, steps: int
     dict
         ``t`` [points], ``line`` and ``curve`` [points] (F), ``line_barrier`` and
         ``curve_barrier`` (max F on the path minus the larger end's F).
+
+    Raises
+    ------
+    TypeError
+        If an array argument is not a tensor.
+    ValueError
+        If a tensor has the wrong rank or shape, is empty or holds nan or inf.
+        (Also if ``points`` < 3, ``steps`` < 1 or ``lr`` <= 0.)
 
     References
     ----------
@@ -397,6 +488,14 @@ def align_units(A: Tensor, B: Tensor) -> Tensor:
         The rows of B in the order that minimizes the summed squared distance to A's rows
         (Hungarian algorithm, scipy's ``linear_sum_assignment``).
 
+    Raises
+    ------
+    TypeError
+        If an array argument is not a tensor.
+    ValueError
+        If a tensor has the wrong rank or shape, is empty or holds nan or inf.
+        (Also if A and B differ in shape.)
+
     Examples
     --------
     >>> A = torch.eye(3)
@@ -419,6 +518,23 @@ def distinct_copy(W: Tensor, tol: float) -> Tensor:
     With the teacher V = I, exchanging two input coordinates maps a minimum to a minimum of equal
     cost; the first swap (0, j) whose aligned result differs from W by more than ``tol`` is returned.
 
+    Parameters
+    ----------
+    W : Tensor, shape (n, d)
+    tol : float
+
+    Returns
+    -------
+    Tensor, shape (n, d)
+
+    Raises
+    ------
+    TypeError
+        If an array argument is not a tensor.
+    ValueError
+        If a tensor has the wrong rank or shape, is empty or holds nan or inf.
+        (Also if ``tol`` <= 0, or no coordinate swap moves W by more than ``tol``.)
+
     Examples
     --------
     >>> W = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
@@ -431,4 +547,4 @@ def distinct_copy(W: Tensor, tol: float) -> Tensor:
         other = align_units(W, swap_coordinates(W, 0, j))
         if float((other - W).norm()) > tol:
             return other
-    raise ValueError("every coordinate swap gives W back: no distinct copy (W is symmetric)")
+    raise ValueError(f"every coordinate swap gives W back within tol = {tol}: no distinct copy")

@@ -31,8 +31,9 @@ _EPS = 1e-30
 def _check_pair(W: object, V: object) -> tuple[Tensor, Tensor]:
     check_tensor("W", W, ndim=3)
     check_tensor("V", V)
-    if V.dim() not in (2, 3) or V.shape[-1] != W.shape[-1]:
-        raise ValueError(f"V must be (m, d) or (R, m, d) with d = {W.shape[-1]}, got {tuple(V.shape)}")
+    if V.dim() not in (2, 3) or V.shape[-1] != W.shape[-1] or (V.dim() == 3 and V.shape[0] != W.shape[0]):
+        raise ValueError(f"W (R, n, d) and V (k, d) or (R, k, d) must share R and d: W has shape "
+                         f"{tuple(W.shape)}, V {tuple(V.shape)}")
     return W, V.expand(W.shape[0], *V.shape[-2:]) if V.dim() == 2 else V
 
 
@@ -55,6 +56,13 @@ def pair_kernel(U: Tensor, V: Tensor) -> Tensor:
     -------
     Tensor, shape (R, n, m)
 
+    Raises
+    ------
+    TypeError
+        If an array argument is not a tensor.
+    ValueError
+        If a tensor has the wrong rank or shape, is empty or holds nan or inf.
+
     References
     ----------
     cho2009kernel, safran2018spurious
@@ -67,6 +75,8 @@ def pair_kernel(U: Tensor, V: Tensor) -> Tensor:
     """
     check_tensor("U", U, ndim=3)
     check_tensor("V", V, ndim=3)
+    if U.shape[0] != V.shape[0] or U.shape[2] != V.shape[2]:
+        raise ValueError(f"U (R, n, d) and V (R, m, d) must share R and d, got {tuple(U.shape)} and {tuple(V.shape)}")
     nu, nv, t = _angles(U, V)
     return nu[..., :, None] * nv[..., None, :] * (torch.sin(t) + (math.pi - t) * torch.cos(t)) / (2 * math.pi)
 
@@ -84,6 +94,13 @@ def population_cost(W: Tensor, V: Tensor) -> Tensor:
     Returns
     -------
     Tensor, shape (R,)
+
+    Raises
+    ------
+    TypeError
+        If an array argument is not a tensor.
+    ValueError
+        If a tensor has the wrong rank or shape, is empty or holds nan or inf.
 
     References
     ----------
@@ -123,6 +140,13 @@ def population_gradient(W: Tensor, V: Tensor) -> Tensor:
     -------
     Tensor, shape (R, n, d)
 
+    Raises
+    ------
+    TypeError
+        If an array argument is not a tensor.
+    ValueError
+        If a tensor has the wrong rank or shape, is empty or holds nan or inf.
+
     References
     ----------
     safran2018spurious
@@ -139,6 +163,21 @@ def population_gradient(W: Tensor, V: Tensor) -> Tensor:
 
 def teacher(k: int, dtype: torch.dtype = torch.float64) -> Tensor:
     """The teacher's units: the k x k identity (k orthonormal units in d = k dimensions).
+
+    Parameters
+    ----------
+    k : int
+        The teacher's units (and the input dimension).
+    dtype : torch.dtype
+
+    Returns
+    -------
+    Tensor, shape (k, k)
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``k`` is not an int >= 1.
 
     Examples
     --------
@@ -162,6 +201,13 @@ def xavier_students(restarts: int, n: int, d: int, seed: int, dtype: torch.dtype
     Returns
     -------
     Tensor, shape (R, n, d)
+
+    Raises
+    ------
+    TypeError
+        If a size or the seed is not an int.
+    ValueError
+        If a size is < 1.
 
     Examples
     --------
@@ -202,6 +248,14 @@ def descend(W0: Tensor, V: Tensor, lr: float = 0.1, steps: int = 4000, record_ev
         ``loss`` [T, R] (F), ``grad_norm`` [T, R] (the largest per-unit gradient norm times 2 pi,
         the quantity their stopping rule tests), ``params`` [T, R, n d].
 
+    Raises
+    ------
+    TypeError
+        If an array argument is not a tensor.
+    ValueError
+        If a tensor has the wrong rank or shape, is empty or holds nan or inf.
+        (Also if ``lr`` or ``fast_lr`` <= 0, or ``steps`` or ``record_every`` < 1.)
+
     References
     ----------
     safran2018spurious
@@ -213,7 +267,10 @@ def descend(W0: Tensor, V: Tensor, lr: float = 0.1, steps: int = 4000, record_ev
     >>> runs.loss.shape, bool((runs.loss[-1] < runs.loss[0]).all())
     (torch.Size([3, 4]), True)
     """
-    W, V = _check_pair(W0, V)
+    check_tensor("W0", W0, ndim=3)
+    check_tensor("V", V, ndim=2)
+    if V.shape[1] != W0.shape[2]:
+        raise ValueError(f"W0 (R, n, d) and V (k, d) must share d, got {tuple(W0.shape)} and {tuple(V.shape)}")
     lr = check_positive("lr", lr)
     steps = check_positive_int("steps", steps)
     record_every = check_positive_int("record_every", record_every)
@@ -275,6 +332,13 @@ def hessians(W: Tensor, V: Tensor) -> Tensor:
     Tensor, shape (R, n d, n d)
         Row-major in (unit, coordinate), as ``W.flatten(1)``.
 
+    Raises
+    ------
+    TypeError
+        If an array argument is not a tensor.
+    ValueError
+        If a tensor has the wrong rank or shape, is empty or holds nan or inf.
+
     Examples
     --------
     >>> V = teacher(3)
@@ -323,6 +387,14 @@ def newton_polish(W: Tensor, V: Tensor, iterations: int = 6) -> Tensor:
     Returns
     -------
     Tensor, shape (R, n, d)
+
+    Raises
+    ------
+    TypeError
+        If an array argument is not a tensor.
+    ValueError
+        If a tensor has the wrong rank or shape, is empty or holds nan or inf.
+        (Also if ``iterations`` < 1.)
 
     Examples
     --------
