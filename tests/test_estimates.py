@@ -169,3 +169,16 @@ def test_bad_input_fails_loudly():
         layer_curvature("net", ce, x, y)
     with pytest.raises(ValueError, match="trace_samples"):
         layer_curvature(net, ce, x, y, trace_samples=1)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_estimates_on_the_models_device_match_the_cpu():
+    x, y = _data(60)
+    net = ob.mlp([5, 6, 3], "tanh", seed=0, dtype=torch.float64)
+    batches = [(x[i : i + 20], y[i : i + 20]) for i in range(0, 60, 20)]
+    cpu = dataset_curvature(net, nn.functional.cross_entropy, batches, trace_samples=64)
+    gpu = dataset_curvature(net.cuda(), nn.functional.cross_entropy, batches, trace_samples=64)
+    assert gpu.lambda_max == pytest.approx(cpu.lambda_max, rel=1e-6)
+    assert gpu.trace.mean == pytest.approx(cpu.trace.mean, rel=1e-9)
+    layers = layer_curvature(net, nn.functional.cross_entropy, x.cuda(), y.cuda())
+    assert sum(l.trace.mean for l in layers) == pytest.approx(float(_dense(net.cpu(), x, y).trace()), rel=1e-9)

@@ -434,3 +434,23 @@ def test_weight_decay_may_differ_between_groups_and_each_group_gets_its_own():
                        for p in net.parameters()])
     assert monitor.record.sharpness[-1] == pytest.approx(float(torch.linalg.eigvalsh(h + torch.diag(decay))[-1]), rel=1e-6)
     assert ob.monitor.stability_rule(opt).weight_decay == 5.0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_adam_preconditioned_sharpness_and_layers_on_the_models_device():
+    x, y = _data()
+    results = []
+    for device in ("cpu", "cuda"):
+        net = _net().to(device)
+        opt = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=0.1)
+        monitor = TrainingMonitor(net, nn.functional.cross_entropy, x, y, opt, every=1, eigen_every=2, layers=True,
+                                  lanczos_iter=ob.num_params(net))
+        for _ in range(3):
+            _one_step(net, x.to(device), y.to(device))
+            monitor.step()
+            opt.step()
+        results.append(monitor.record)
+    cpu, gpu = results
+    assert gpu.sharpness == pytest.approx(cpu.sharpness, rel=1e-6)
+    assert gpu.ratio[1:] == pytest.approx(cpu.ratio[1:], rel=1e-6)
+    assert gpu.layer_sharpness[0] == pytest.approx(cpu.layer_sharpness[0], rel=1e-6)

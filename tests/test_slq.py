@@ -101,3 +101,15 @@ def test_bad_input_fails_loudly():
         slq_density(lambda v: v * float("nan"), 10)
     with pytest.raises(ValueError, match="sigma"):
         slq_density(lambda v: v, 10).density(torch.zeros(3), sigma=0.0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_hessian_density_on_a_gpu_matches_the_cpu():
+    loss, theta, _ = _mlp_hessian(hidden=8)
+    cpu = hessian_density(loss, theta, n_probes=3, n_iter=20, seed=0)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(60, 5, generator=g, dtype=torch.float64), torch.randint(0, 3, (60,), generator=g)
+    net = ob.mlp([5, 8, 3], "tanh", seed=0, dtype=torch.float64).cuda()
+    gpu = hessian_density(ob.functional_loss(net, nn.functional.cross_entropy, x.cuda(), y.cuda()),
+                          ob.get_flat_params(net), n_probes=3, n_iter=20, seed=0)
+    assert torch.allclose(gpu.nodes, cpu.nodes, rtol=1e-6, atol=1e-9)
