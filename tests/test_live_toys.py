@@ -121,6 +121,16 @@ def test_the_readout_agrees_with_theory(page):
     assert "Diverges" in quadratic.locator(".optbook-live-readout").inner_text()
     slider["lr"].fill("500")  # eps = sqrt(0.003) ~ 0.055: stable for every kappa
     assert "Converges" in quadratic.locator(".optbook-live-readout").inner_text()
+    # the exercise of section 2: at kappa = 10 a step of 2.02 diverges with GD and converges with tuned momentum
+    page.evaluate("""() => { const q = document.querySelectorAll('.optbook-live')[0].optbook;
+                             q.set('kappa', 10); q.set('lr', 2.02); q.set('method', 'gd'); }""")
+    assert "Diverges" in quadratic.locator(".optbook-live-readout").inner_text()
+    page.evaluate("() => document.querySelectorAll('.optbook-live')[0].optbook.set('method', 'tuned')")
+    text = quadratic.locator(".optbook-live-readout").inner_text()
+    kappa = page.evaluate("() => document.querySelectorAll('.optbook-live')[0].optbook.state.kappa")  # 10 on the slider's grid
+    assert kappa == pytest.approx(10, rel=0.01)
+    beta = ((math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)) ** 2
+    assert "Converges" in text and f"\u03b2 = {beta:.3g}" in text
     saddle = page.locator(".optbook-live").nth(1)
     saddle.locator("select").select_option("gradient descent")
     steps = {s.get_attribute("data-name"): s for s in saddle.locator("input[type=range]").all()}

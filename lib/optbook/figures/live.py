@@ -16,7 +16,7 @@ import math
 from functools import lru_cache
 from importlib import resources
 
-QUADRATIC_METHODS = ("gd", "momentum", "newton")
+QUADRATIC_METHODS = ("gd", "momentum", "tuned", "newton")
 SADDLE_METHODS = ("gradient descent", "Newton", "saddle-free Newton")
 
 
@@ -88,8 +88,9 @@ def live_quadratic(*, kappa: float = 10.0, method: str = "gd", lr: float = 0.18,
     ----------
     kappa : float, optional
         Condition number in [1, 1000] (default 10).
-    method : {"gd", "momentum", "newton"}, optional
-        Default ``"gd"``.
+    method : {"gd", "momentum", "tuned", "newton"}, optional
+        Default ``"gd"``; ``"tuned"`` is heavy-ball momentum with Polyak's tuned beta for ``kappa``
+        and the slider's step.
     lr : float, optional
         Step size eps in [0.001, 3] (default 0.18).
     momentum : float, optional

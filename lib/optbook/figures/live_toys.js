@@ -296,7 +296,8 @@
   /* ---------------------------------------------------------------- the two toys */
   function quadraticToy(root, cfg) {
     var specs = [
-      { name: "method", label: "method", options: ["gd", "momentum", "newton"], names: ["gradient descent", "heavy-ball momentum", "Newton"], value: cfg.method },
+      { name: "method", label: "method", options: ["gd", "momentum", "tuned", "newton"],
+        names: ["gradient descent", "heavy-ball momentum (\u03b2 below)", "heavy-ball momentum, Polyak's tuned \u03b2", "Newton"], value: cfg.method },
       { name: "kappa", label: "condition number \u03ba", min: 1, max: 1000, log: true, value: cfg.kappa },
       { name: "lr", label: "step \u03b5", min: 0.001, max: 3, log: true, value: cfg.lr },
       { name: "momentum", label: "momentum \u03b2", min: 0, max: 0.99, value: cfg.momentum },
@@ -304,18 +305,20 @@
       { name: "steps", label: "steps", min: 1, max: 300, integer: true, value: cfg.steps },
     ];
     build(root, specs, function (s, left, right, readout) {
-      var phi = s.start * Math.PI / 180, o = { kappa: s.kappa, angle: cfg.angle, method: s.method, lr: s.lr, momentum: s.momentum,
-        x0: [Math.cos(phi), Math.sin(phi)], steps: s.steps };
+      var tuned = tunedMomentum(s.kappa, 1), method = s.method === "tuned" ? "momentum" : s.method;
+      var beta = s.method === "tuned" ? tuned.momentum : s.momentum, phi = s.start * Math.PI / 180;
+      var o = { kappa: s.kappa, angle: cfg.angle, method: method, lr: s.lr, momentum: beta, x0: [Math.cos(phi), Math.sin(phi)], steps: s.steps };
       var run = quadraticPath(o), radius = quadraticRadius(o), last = run.path[run.path.length - 1];
-      var dist = Math.hypot(last[0], last[1]), best = 2 / (1 / s.kappa + 1), tuned = tunedMomentum(s.kappa, 1);
+      var dist = Math.hypot(last[0], last[1]), best = 2 / (1 / s.kappa + 1);
       drawQuadraticPlane(left, run, [-1.25, 1.25, -1.25, 1.25]);
       drawCostCurve(right, [{ values: run.cost, color: COLORS[0] }], true, "cost (log10)");
       var text;
       if (s.method === "newton") text = "Newton: one step lands on the minimum for any \u03ba (the step uses H\u207b\u00b9).";
       else if (radius >= 1) text = "Diverges: the iteration's spectral radius is " + fmt(radius) + " \u2265 1 (" +
-        (s.method === "gd" ? "\u03b5 > 2/\u03bb_max = 2" : "\u03b5\u03bb_max > 2(1 + \u03b2)") + ").";
-      else text = "Converges: the distance to the minimum shrinks by " + fmt(radius) + " per step in the long run (theory); after " +
-        s.steps + " steps it is " + fmt(dist) + ".";
+        (method === "gd" ? "\u03b5 > 2/\u03bb_max = 2" : "\u03b5\u03bb_max > 2(1 + \u03b2) with \u03b2 = " + fmt(beta)) + ").";
+      else text = "Converges: the distance to the minimum shrinks by " + fmt(radius) + " per step in the long run (theory" +
+        (method === "momentum" ? ", \u03b2 = " + fmt(beta) : "") + "); after " + s.steps + " steps it is " + fmt(dist) +
+        " and the cost went from " + fmt(run.cost[0]) + " to " + fmt(run.cost[run.cost.length - 1]) + ".";
       readout.textContent = text + " Best fixed step 2/(\u03bb_min + \u03bb_max) = " + fmt(best) + "; tuned momentum: \u03b5 = " +
         fmt(tuned.lr) + ", \u03b2 = " + fmt(tuned.momentum) + ".";
       left.setAttribute("aria-label", "Path of " + s.method + " on the quadratic with condition number " + fmt(s.kappa) + ". " + text);
