@@ -84,6 +84,12 @@ def test_optimizer_aware_edges(seed):
         claim(f"{label}: sharpness / own limit, second half, below", second, "<", 1.15)
         loss = np.asarray(record.probe_loss)
         claim(f"{label}: the cost falls by more than half meanwhile", loss[-1] / loss[0], "<", 0.5)
+    for name, label in (("edge of stability: full-batch Nesterov, momentum 0.5", "Nesterov"),
+                        ("adaptive edge of stability: full-batch RMSprop", "RMSprop")):
+        # the page: these sit at their limits within the bounds of the GD run (0.8 and 1.25)
+        second = np.asarray(runs[name].stability[len(runs[name].stability) // 2 :])
+        claim(f"{label}: sharpness / own limit, second half, above", second, ">", 0.8)
+        claim(f"{label}: sharpness / own limit, second half, below", second, "<", 1.25)
     hb = runs["edge of stability: full-batch heavy ball, momentum 0.5"]
     gd_reading = 0.5 * np.asarray(hb.eigen_lr) * np.asarray(hb.lambda_max)
     # the page: read with plain GD's 2/eps, the stable heavy-ball run would look 1.3-1.5 times past its limit

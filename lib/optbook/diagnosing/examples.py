@@ -190,11 +190,15 @@ KNOWN_ANSWERS: dict[str, dict[str, str | None]] = {
         "ill-conditioning": "ill-conditioning", "critical point": "not at a critical point"},
     "edge of stability: full-batch heavy ball, momentum 0.5": {"ill-conditioning": "ill-conditioning"},
     "adaptive edge of stability: full-batch Adam": {"ill-conditioning": "ill-conditioning"},
+    "edge of stability: full-batch Nesterov, momentum 0.5": {"ill-conditioning": "ill-conditioning"},
+    "adaptive edge of stability: full-batch RMSprop": {"ill-conditioning": "ill-conditioning"},
 }
 
-EDGE_RUNS = {  # the two optimizer-aware edges: (optimizer, lr, options); 800 full-batch steps on 400 digits
+EDGE_RUNS = {  # the optimizer-aware edges: (optimizer, lr, options); 800 full-batch steps on 400 digits
     "edge of stability: full-batch heavy ball, momentum 0.5": ("SGD", 1.0, {"momentum": 0.5}),
     "adaptive edge of stability: full-batch Adam": ("Adam", 0.006, {}),
+    "edge of stability: full-batch Nesterov, momentum 0.5": ("SGD", 0.6, {"momentum": 0.5, "nesterov": True}),
+    "adaptive edge of stability: full-batch RMSprop": ("RMSprop", 0.0005, {}),
 }
 
 
