@@ -31,7 +31,8 @@ def _eigen_panel(ax, record: MonitorRecord, runs) -> None:
         for i, name in enumerate(eigen.settings.get("layer_names", [])):
             ax.plot(steps, layers[:, i], ":", lw=1, color=f"C{5 + i % 5}", label=f"layer {name}")
     if np.isfinite(limit).any():
-        ax.step(steps, limit, where="post", color="k", ls="--", lw=1, label="limit (2/eps for SGD)")
+        name = "2/eps" if record.optimizer in ("SGD", "gradient descent") else f"limit, {record.optimizer}"
+        ax.step(steps, limit, where="post", color="k", ls="--", lw=1, label=name)
     ax.axhline(0, color="grey", lw=0.8)
     finite = np.abs(np.concatenate([sharp, eigen["lambda_min"][:, 0].numpy()]))
     finite = finite[np.isfinite(finite)]
@@ -75,7 +76,7 @@ def report_figure(record: "MonitorRecord", window: int = 25, title: str | None =
     ax_r.set(xlabel="step", ylabel="ratio (SGD: (eps/2) gᵀHg / gᵀg)", title="curvature ratio along the update")
     ax_r.legend(fontsize=7, loc="best")
     _eigen_panel(ax_e, record, runs)
-    ax_e.set(xlabel="step", ylabel="eigenvalue", title=f"sharpness vs limit ({record.optimizer})")
+    ax_e.set(xlabel="step", ylabel="eigenvalue", title="sharpness vs its limit")
     if record.diverged_at is not None:
         for ax in (ax_g, ax_r, ax_e):
             ax.axvline(record.diverged_at, color="red", lw=1)
