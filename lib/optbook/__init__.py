@@ -6,7 +6,9 @@ practitioner uses on a model of their own; read the modules in this order:
 - `params`: a model's parameters as one flat vector theta, its cost as a pure function J(theta)
 - `losses`: squared error and cross-entropy
 - `curvature`: the gradient, Hessian-vector products, the dense Hessian, eq. 8.10's g^T g and g^T H g
-- `spectrum`: Lanczos at both ends, dense eigenvalues, Hutchinson's trace, the index
+- `spectrum`: Lanczos at both ends, dense eigenvalues, Hutchinson's trace, the index, the spectral
+  density by stochastic Lanczos quadrature
+- `estimates`: curvature per layer (Hessian blocks) and over a whole DataLoader, with standard errors
 - `batched`: the batched evaluator, many parameter vectors of one model in one pass
 - `runs`: `Runs`, the one record of runs over time (steps, cost, gradient norm, parameters)
 - `training`: training with a record; many runs trained at once; running averages
@@ -23,7 +25,8 @@ a package of its own with its experiments and settings (`optbook.ill_conditionin
 
 import torch as _torch
 
-from . import batched, curvature, data, diagnose, figures, landscape, losses, models, monitor, params, runs, spectrum, training
+from . import (batched, curvature, data, diagnose, estimates, figures, landscape, losses, models, monitor, params, runs,
+               spectrum, training)
 from ._validate import check_positive_int as _check_positive_int
 from .batched import batched_loss
 from .curvature import (
@@ -52,16 +55,20 @@ from .figures import BlitPlot, glue, interactive_figure, report_figure, use_book
 from .landscape import barrier_height, interpolate, loss_plane, random_directions, trajectory_plane
 from .losses import classification_error, cross_entropy, squared_error
 from .models import mlp
-from .monitor import MonitorRecord, TrainingMonitor
+from .monitor import MonitorRecord, StabilityRule, TrainingMonitor, stability_rule
 from .params import functional_loss, get_flat_params, num_params, set_flat_params, temporary_params, unflatten
+from .estimates import DatasetCurvature, Estimate, LayerCurvature, dataset_curvature, layer_curvature
 from .spectrum import (
+    SpectralDensity,
     Spectrum,
+    hessian_density,
     hessian_eigenvalues,
     hessian_extremes,
     hutchinson_trace,
     index_fraction,
     lanczos,
     morse_index,
+    slq_density,
     top_eigenvalue,
 )
 from .runs import Runs
@@ -77,20 +84,21 @@ __all__ = [
     "gradient", "hvp", "functional_hvp", "default_hvp_method", "HessianOperator", "hessian",
     "gradient_curvature", "GradientCurvature", "predicted_change", "actual_change",
     "lanczos", "Spectrum", "hessian_extremes", "top_eigenvalue", "hessian_eigenvalues", "hutchinson_trace",
-    "morse_index", "index_fraction",
+    "morse_index", "index_fraction", "slq_density", "hessian_density", "SpectralDensity",
+    "layer_curvature", "LayerCurvature", "dataset_curvature", "DatasetCurvature", "Estimate",
     # many parameter vectors, training, landscapes
     "batched_loss", "train", "History", "gradient_descent_many", "Runs", "running_average",
     "loss_plane", "interpolate", "barrier_height", "random_directions", "trajectory_plane",
     # monitoring and diagnosis
-    "TrainingMonitor", "MonitorRecord", "diagnose_training", "Diagnosis", "Verdict", "critical_point_test",
+    "TrainingMonitor", "MonitorRecord", "stability_rule", "StabilityRule", "diagnose_training", "Diagnosis", "Verdict", "critical_point_test",
     "progress_test", "ill_conditioning_test", "negative_curvature_test",
     # data and models
     "digits", "blobs", "xor", "jellyfish", "Split", "mlp",
     # figures and notebooks
     "glue", "interactive_figure", "BlitPlot", "report_figure", "use_book_style", "set_threads", "setup_notebook",
     # modules
-    "params", "losses", "curvature", "spectrum", "batched", "training", "landscape", "monitor", "diagnose",
-    "data", "models", "figures",
+    "params", "losses", "curvature", "spectrum", "estimates", "batched", "runs", "training", "landscape", "monitor",
+    "diagnose", "data", "models", "figures",
 ]
 
 
