@@ -102,3 +102,16 @@ def test_digits_restarts_close_to_the_best_and_stopped_early(digit_runs):
     val = digit_runs["val_error"]
     claim("digits: median validation error at the early stop minus at the end (within one point)",
           float(val[early].median() - val[-1].median()), "<", 0.01)
+
+
+def test_one_spare_unit_connects_the_global_minima(found):
+    k = SETUP.over_widths[0]
+    r = found["over"][k]
+    A = r.W[r.cost.argmin()]
+    at_global = r.cost < 1e-6
+    others = torch.stack([mm.align_units(A, W) for W in r.W[at_global]])
+    barriers = mm.line_barriers(A, others, ts.teacher(k), SETUP.curve_points)
+    fact("n = k + 1: more than one distinct global minimum found",
+         mm.distinct_points(r.W[at_global], SETUP.same_point) > 1)
+    claim("n = k + 1: largest straight-line barrier from the lowest global minimum (below 1e-3)",
+          float(barriers.max()), "<", SETUP.spurious_cost)

@@ -204,6 +204,7 @@ def _calls() -> dict:
         "mm.line_and_curve": (mm.line_and_curve, dict(A=V, B=mm.swap_coordinates(V, 0, 1), V=V, points=3, steps=2, lr=0.1)),
         "mm.align_units": (mm.align_units, dict(A=V, B=V)),
         "mm.distinct_copy": (mm.distinct_copy, dict(W=W[0], tol=1e-6)),
+        "mm.line_barriers": (mm.line_barriers, dict(A=V, Bs=W, V=V, points=3)),
         "dg.default_starts": (dg.default_starts, dict(sizes=(4, 3, 2), restarts=2, seed=0)),
         "dg.digits_restarts": (dg.digits_restarts, dict(data=split, width=3, restarts=2, seed=0, lr=0.1, steps=4,
                                                         record_every=2)),
@@ -232,3 +233,12 @@ def test_a_bad_argument_raises_a_clear_error(name, argument):
         except Exception as error:  # noqa: BLE001 - the point of the test
             unclear.append(f"{label}: {type(error).__name__}: {str(error)[:90]}")
     assert not unclear, f"{name}({argument}=...) " + " | ".join(unclear)
+
+
+def test_line_barriers_batch_matches_one_line_at_a_time():
+    V = ts.teacher(3)
+    A = ts.xavier_students(1, 3, 3, seed=0)[0]
+    Bs = ts.xavier_students(4, 3, 3, seed=1)
+    batch = mm.line_barriers(A, Bs, V, points=9)
+    single = torch.stack([mm.line_and_curve(A, B, V, points=9, steps=1)["line_barrier"] for B in Bs])
+    assert torch.allclose(batch, single, atol=1e-14)

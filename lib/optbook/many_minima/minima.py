@@ -21,7 +21,7 @@ from .teacher_student import (hessians, newton_polish, population_cost, populati
 
 __all__ = ["PAPER_RATES", "PAPER_OVER", "wilson_interval", "Family", "WidthResult", "run_width",
            "find_families", "distinct_points", "global_curvature", "output_weight_cost", "rescaling",
-           "swap_coordinates", "line_and_curve", "align_units", "distinct_copy"]
+           "swap_coordinates", "line_and_curve", "align_units", "distinct_copy", "line_barriers"]
 
 # Safran & Shamir (2018), result files of their code (shared/targets.md R2.2): runs out of 1000
 # that ended at a spurious minimum, and the families they certified, for k = n.
@@ -548,3 +548,43 @@ def distinct_copy(W: Tensor, tol: float) -> Tensor:
         if float((other - W).norm()) > tol:
             return other
     raise ValueError(f"every coordinate swap gives W back within tol = {tol}: no distinct copy")
+
+
+def line_barriers(A: Tensor, Bs: Tensor, V: Tensor, points: int = 21) -> Tensor:
+    """The barrier on the straight line from A to each of several points, all lines in one batch.
+
+    Parameters
+    ----------
+    A : Tensor, shape (n, d)
+    Bs : Tensor, shape (M, n, d)
+        The other ends (align their units to A's first, `align_units`).
+    V : Tensor, shape (k, d)
+    points : int
+        Evenly spaced t in [0, 1] on each line.
+
+    Returns
+    -------
+    Tensor, shape (M,)
+        max_t F((1 - t) A + t B) minus the larger of F(A) and F(B).
+
+    Raises
+    ------
+    TypeError
+        If an array argument is not a tensor.
+    ValueError
+        If a tensor has the wrong rank or shape, is empty or holds nan or inf, or ``points`` < 3.
+
+    Examples
+    --------
+    >>> V = teacher(2)
+    >>> line_barriers(V, torch.stack([V, swap_coordinates(V, 0, 1)]), V).tolist()[0]
+    0.0
+    """
+    check_tensor("A", A, ndim=2)
+    check_tensor("Bs", Bs, ndim=3)
+    if Bs.shape[1:] != A.shape:
+        raise ValueError(f"Bs must have shape (M, {A.shape[0]}, {A.shape[1]}), got {tuple(Bs.shape)}")
+    points = check_positive_int("points", points, minimum=3)
+    t = torch.linspace(0, 1, points, dtype=A.dtype)[:, None, None, None]
+    costs = population_cost(((1 - t) * A + t * Bs).flatten(0, 1), V).reshape(points, -1)
+    return costs.amax(0) - torch.maximum(costs[0], costs[-1])
