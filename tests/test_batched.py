@@ -26,7 +26,7 @@ def test_mlp_losses_and_gradients_match_each_run(loss_name, sizes, activation, b
     data = ob.blobs(n=30, n_features=4, n_classes=3, seed=1, dtype=torch.float64)
     net = ob.mlp(sizes, activation=activation, bias=bias, seed=0, dtype=torch.float64)
     loss = ob.functional_loss(net, loss_fn, data.x_train, make_targets(data.y_train))
-    thetas = ob.get_flat_params(net) + torch.randn(5, ob.num_params(net), dtype=torch.float64,
+    thetas = ob.get_flat_params(net) + torch.randn(5, ob.n_params(net), dtype=torch.float64,
                                                     generator=torch.Generator().manual_seed(2))
     thetas.requires_grad_(True)
     values = batched.mlp_losses(loss, thetas)
@@ -57,9 +57,9 @@ def test_mlp_losses_rejects_bad_thetas():
     with pytest.raises(ValueError, match="thetas"):
         batched.mlp_losses(loss, torch.zeros(2, 7))
     with pytest.raises(ValueError, match="thetas"):
-        batched.mlp_losses(loss, torch.zeros(ob.num_params(net)))
+        batched.mlp_losses(loss, torch.zeros(ob.n_params(net)))
     with pytest.raises(ValueError, match="thetas"):
-        batched.mlp_losses(loss, torch.full((2, ob.num_params(net)), float("nan")))
+        batched.mlp_losses(loss, torch.full((2, ob.n_params(net)), float("nan")))
 
 
 def test_gradient_descent_many_keeps_diverged_runs_non_finite():

@@ -54,7 +54,7 @@ def test_zero_point_is_an_exact_saddle_with_paired_eigenvalues():
     data64 = ob.digits(dtype=torch.float64)
     loss64 = ob.functional_loss(fr.small_net(0, dtype=torch.float64), ob.cross_entropy,
                                 data64.x_train, data64.y_train)
-    zero = torch.zeros(ob.num_params(fr.small_net(0)), dtype=torch.float64)
+    zero = torch.zeros(ob.n_params(fr.small_net(0)), dtype=torch.float64)
     fact("gradient at theta = 0 vanishes", float(ob.gradient(loss64, zero).norm()) < 1e-12)
     fact("cost at theta = 0 is ln 10", abs(float(loss64(zero)) - LN10) < 1e-12, float(loss64(zero)))
     eigenvalues = ob.hessian_eigenvalues(loss64, zero)

@@ -60,7 +60,7 @@ ENTRY_POINTS = {
     "train": lambda m: ob.train(m, ob.cross_entropy, ob.Split(*pb.data(), *pb.data(seed=1)), lr=0.1, epochs=2,
                                 batch_size=6, progress=False, monitor_every=2),
     "temporary_params": lambda m: _evaluate_at_zero(m),
-    "flat params": lambda m: (ob.num_params(m), ob.get_flat_params(m), ob.unflatten(m, _theta(m))),
+    "flat params": lambda m: (ob.n_params(m), ob.get_flat_params(m), ob.unflatten(m, _theta(m))),
 }
 
 

@@ -46,11 +46,11 @@ def test_digits_cnn_seeded_shapes_and_global_rng_untouched():
     assert torch.equal(torch.rand(1), expected_next)
     assert torch.equal(ob.get_flat_params(a), ob.get_flat_params(ob.models.digits_cnn(seed=3)))
     assert not torch.equal(ob.get_flat_params(a), ob.get_flat_params(ob.models.digits_cnn(seed=4)))
-    assert ob.num_params(a) == (9 * 8 + 8) + (72 * 8 + 8) + (288 * 10 + 10)
+    assert ob.n_params(a) == (9 * 8 + 8) + (72 * 8 + 8) + (288 * 10 + 10)
     assert a(ob.digits().x_val[:5]).shape == (5, 10)
     b = ob.models.digits_cnn(channels=2, dtype=torch.float64)
     assert b(torch.zeros(3, 64, dtype=torch.float64)).shape == (3, 10)
-    assert ob.num_params(b) == (9 * 2 + 2) + (18 * 2 + 2) + (72 * 10 + 10)
+    assert ob.n_params(b) == (9 * 2 + 2) + (18 * 2 + 2) + (72 * 10 + 10)
 
 
 def test_bad_input():

@@ -63,7 +63,7 @@ def test_lanczos_extremes_match_eigvalsh():
     x, y = _data()
     net = _net()
     monitor = TrainingMonitor(net, nn.functional.cross_entropy, x, y, lr=0.1, every=1, eigen_every=0,
-                              lanczos_iter=ob.num_params(net))
+                              lanczos_iter=ob.n_params(net))
     _one_step(net, x, y)
     monitor.step()
     monitor.final_check()
@@ -425,7 +425,7 @@ def test_weight_decay_may_differ_between_groups_and_each_group_gets_its_own():
     opt = torch.optim.SGD([{"params": [net[0].weight, net[2].weight], "weight_decay": 5.0},
                            {"params": [net[0].bias, net[2].bias], "weight_decay": 0.0}], lr=0.1)
     monitor = TrainingMonitor(net, nn.functional.cross_entropy, x, y, opt, every=1, eigen_every=1,
-                              lanczos_iter=ob.num_params(net))
+                              lanczos_iter=ob.n_params(net))
     _one_step(net, x, y)
     monitor.step()
     monitor.final_check()
@@ -444,7 +444,7 @@ def test_adam_preconditioned_sharpness_and_layers_on_the_models_device():
         net = _net().to(device)
         opt = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=0.1)
         monitor = TrainingMonitor(net, nn.functional.cross_entropy, x, y, opt, every=1, eigen_every=2, layers=True,
-                                  lanczos_iter=ob.num_params(net))
+                                  lanczos_iter=ob.n_params(net))
         for _ in range(3):
             _one_step(net, x.to(device), y.to(device))
             monitor.step()

@@ -54,7 +54,7 @@ def _calls() -> dict[str, tuple]:
     split = _split()
     return {
         "sym.maxout_mlp": (sym.maxout_mlp, dict(sizes=[2, 3, 1], pieces=2, seed=0)),
-        "sym.num_hidden_units": (sym.num_hidden_units, dict(model=net)),
+        "sym.n_hidden_units": (sym.n_hidden_units, dict(model=net)),
         "sym.permute_hidden_units": (sym.permute_hidden_units, dict(model=net, perm=torch.tensor([2, 0, 1]), layer=0)),
         "sym.permuted_twin": (sym.permuted_twin, dict(model=net, seed=0)),
         "sym.log10_arrangements": (sym.log10_arrangements, dict(n=5, m=2)),

@@ -18,7 +18,7 @@ def small_problem(seed: int = 0):
 def test_get_set_roundtrip_and_count():
     net, _, _ = small_problem()
     theta = ob.get_flat_params(net)
-    assert theta.shape == (ob.num_params(net),) == (3 * 5 + 5 + 5 * 2 + 2,)
+    assert theta.shape == (ob.n_params(net),) == (3 * 5 + 5 + 5 * 2 + 2,)
     ob.set_flat_params(net, theta * 2)
     assert torch.equal(ob.get_flat_params(net), theta * 2)
 
@@ -49,14 +49,14 @@ def test_functional_loss_matches_module_and_leaves_model_alone():
 def test_batched_loss_equals_one_by_one():
     net, x, y = small_problem(1)
     loss = ob.functional_loss(net, ob.cross_entropy, x, y)
-    thetas = ob.get_flat_params(net) + 0.3 * torch.randn(7, ob.num_params(net), dtype=torch.float64)
+    thetas = ob.get_flat_params(net) + 0.3 * torch.randn(7, ob.n_params(net), dtype=torch.float64)
     batched = ob.batched_loss(loss, thetas, chunk_size=3)
     assert torch.allclose(batched, torch.stack([loss(t) for t in thetas]))
 
 
 def test_unflatten_shapes_with_batch():
     net, _, _ = small_problem()
-    pieces = ob.unflatten(net, torch.zeros(4, ob.num_params(net), dtype=torch.float64))
+    pieces = ob.unflatten(net, torch.zeros(4, ob.n_params(net), dtype=torch.float64))
     assert pieces["0.weight"].shape == (4, 5, 3)
     assert pieces["2.bias"].shape == (4, 2)
 
@@ -70,7 +70,7 @@ def test_bad_input_is_named():
     frozen = nn.Linear(2, 2)
     frozen.requires_grad_(False)
     with pytest.raises(ValueError, match="no trainable parameters"):
-        ob.num_params(frozen)
+        ob.n_params(frozen)
     with pytest.raises(ValueError, match="inputs"):
         ob.functional_loss(net, ob.cross_entropy, x[:0], y[:0])
     with pytest.raises(ValueError, match="same number of rows"):

@@ -184,10 +184,10 @@ def test_curvature_growth_compares_the_end_with_the_low_point():
 def test_digits_experiments_have_the_documented_shapes():
     runs, mon, model, data = S.digits_full_batch_gd([0, 1], [0.4, 0.2], steps=4, monitor_every=2)
     assert runs.loss.shape == (5, 2) and mon["gTg"].shape == (3, 2)
-    assert mon.params.shape == (3, 2, ob.num_params(model))
+    assert mon.params.shape == (3, 2, ob.n_params(model))
     assert data.y_train.dim() == 2
     cnn, cnn_mon, model, _ = S.digits_cnn_full_batch_gd([0, 1], [0.15, 0.1], steps=4, monitor_every=2)
-    assert cnn.loss.shape == (5, 2) and cnn_mon.params.shape == (3, 2, ob.num_params(model))
+    assert cnn.loss.shape == (5, 2) and cnn_mon.params.shape == (3, 2, ob.n_params(model))
     assert torch.equal(cnn_mon.params[0, 1], ob.get_flat_params(ob.models.digits_cnn(seed=1)))
     sgd, sgd_epochs, _, data = S.digits_minibatch_sgd([0, 1, 2], epochs=1, batch_size=400)
     assert sgd.grad_norm.shape == (data.x_train.shape[0] // 400, 3)

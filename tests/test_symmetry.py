@@ -42,7 +42,7 @@ def test_permuted_twin_changes_every_layer_and_keeps_function():
 
 def test_maxout_permutation_and_rescaling_keep_outputs():
     net = sym.maxout_mlp([5, 4, 3], pieces=3, seed=0).double()
-    assert sym.num_hidden_units(net) == [4]
+    assert sym.n_hidden_units(net) == [4]
     twin = sym.permute_hidden_units(net, torch.tensor([2, 3, 0, 1]))
     assert sym.max_output_difference(net, twin, _inputs()) < 1e-12
     scaled = sym.rescale_hidden_unit(net, 7.5, unit=2)

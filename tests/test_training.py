@@ -125,4 +125,4 @@ def test_bad_input(data):
     with pytest.raises(ValueError, match="thetas"):
         ob.gradient_descent_many(loss, torch.zeros(5), lr=0.1, steps=1)
     with pytest.raises(ValueError, match="lr"):
-        ob.gradient_descent_many(loss, torch.zeros(2, ob.num_params(net)), lr=float("inf"), steps=1)
+        ob.gradient_descent_many(loss, torch.zeros(2, ob.n_params(net)), lr=float("inf"), steps=1)

@@ -56,7 +56,7 @@ from .landscape import barrier_height, interpolate, loss_plane, random_direction
 from .losses import classification_error, cross_entropy, squared_error
 from .models import mlp
 from .monitor import MonitorRecord, StabilityRule, TrainingMonitor, stability_rule
-from .params import functional_loss, get_flat_params, num_params, set_flat_params, temporary_params, unflatten
+from .params import functional_loss, get_flat_params, n_params, set_flat_params, temporary_params, unflatten
 from .estimates import DatasetCurvature, Estimate, LayerCurvature, dataset_curvature, layer_curvature
 from .spectrum import (
     SpectralDensity,
@@ -78,7 +78,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     # parameters and the cost
-    "functional_loss", "get_flat_params", "set_flat_params", "num_params", "temporary_params", "unflatten",
+    "functional_loss", "get_flat_params", "set_flat_params", "n_params", "temporary_params", "unflatten",
     "cross_entropy", "squared_error", "classification_error",
     # curvature and spectra
     "gradient", "hvp", "functional_hvp", "default_hvp_method", "HessianOperator", "hessian",

@@ -64,7 +64,7 @@ def mlp(
     >>> import torch
     >>> import optbook as ob
     >>> net = ob.mlp([2, 3, 1], seed=0, dtype=torch.float64)
-    >>> [type(layer).__name__ for layer in net], ob.num_params(net)
+    >>> [type(layer).__name__ for layer in net], ob.n_params(net)
     (['Linear', 'Tanh', 'Linear'], 13)
     >>> torch.equal(ob.get_flat_params(net), ob.get_flat_params(ob.mlp([2, 3, 1], seed=0, dtype=torch.float64)))
     True
@@ -130,7 +130,7 @@ def digits_cnn(seed: int = 0, channels: int = 8, dtype: torch.dtype = torch.floa
     >>> import torch
     >>> import optbook as ob
     >>> cnn = ob.models.digits_cnn(seed=0)
-    >>> cnn(torch.zeros(5, 64)).shape, ob.num_params(cnn)  # 80 + 584 + 2890 parameters
+    >>> cnn(torch.zeros(5, 64)).shape, ob.n_params(cnn)  # 80 + 584 + 2890 parameters
     (torch.Size([5, 10]), 3554)
     """
     check_seed("seed", seed)

@@ -41,7 +41,7 @@ def _named_trainable(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
     return named
 
 
-def num_params(model: nn.Module) -> int:
+def n_params(model: nn.Module) -> int:
     """Number of trainable scalars P in ``model``.
 
     Parameters
@@ -67,7 +67,7 @@ def num_params(model: nn.Module) -> int:
 
     >>> import torch
     >>> import optbook as ob
-    >>> ob.num_params(ob.mlp([2, 3, 1], seed=0, dtype=torch.float64))
+    >>> ob.n_params(ob.mlp([2, 3, 1], seed=0, dtype=torch.float64))
     13
     """
     return sum(p.numel() for _, p in _named_trainable(model))

@@ -79,7 +79,7 @@ def _pieces(activation: nn.Module) -> int:
     return activation.pieces if isinstance(activation, Maxout) else 1
 
 
-def num_hidden_units(model: nn.Module) -> list[int]:
+def n_hidden_units(model: nn.Module) -> list[int]:
     """Number of units in each hidden layer (a maxout unit counts once, whatever its pieces)."""
     return [incoming.out_features // _pieces(act) for incoming, act, _ in _hidden_layers(model)]
 
@@ -98,7 +98,7 @@ def permute_hidden_units(model: nn.Module, perm: Tensor, layer: int = 0) -> nn.M
     incoming layer) and its outgoing weights (columns of the next layer) move together.
     """
     _check_layer(model, layer)
-    n = num_hidden_units(model)[layer]
+    n = n_hidden_units(model)[layer]
     check_vector("perm", perm, size=n)
     if perm.dtype not in (torch.int64, torch.int32) or not torch.equal(torch.sort(perm).values, torch.arange(n)):
         raise ValueError(f"perm must be a permutation of 0..{n - 1}, got {perm.tolist()}")
@@ -118,7 +118,7 @@ def permuted_twin(model: nn.Module, seed: int = 0) -> nn.Module:
     """A copy of ``model`` with every hidden layer's units shuffled by a random non-identity permutation."""
     twin = model
     g = torch.Generator().manual_seed(check_seed("seed", seed))
-    for layer, n in enumerate(num_hidden_units(model)):
+    for layer, n in enumerate(n_hidden_units(model)):
         if n < 2:
             raise ValueError(f"hidden layer {layer} has {n} unit: nothing to permute")
         perm = torch.randperm(n, generator=g)

@@ -36,7 +36,7 @@ from .._validate import (check_callable, check_float_tensor, check_nonnegative, 
 from ..models import mlp
 from ..runs import Runs
 from ..spectrum import hessian_eigenvalues
-from ..params import LossFn, functional_loss, num_params
+from ..params import LossFn, functional_loss, n_params
 from ..losses import squared_error
 from ..figures import new_figure
 
@@ -261,7 +261,7 @@ def tanh_saddle_problem(width: int = 3, n_samples: int = 64, seed: int = 0) -> S
     y = x @ teacher.T
     net = mlp([width, width, width], activation="tanh", seed=seed, bias=False, dtype=torch.float64)
     loss = functional_loss(net, squared_error, x, y)
-    saddle = torch.zeros(num_params(net), dtype=torch.float64)
+    saddle = torch.zeros(n_params(net), dtype=torch.float64)
     eigenvalues = hessian_eigenvalues(loss, saddle)
     return SaddleProblem(loss, saddle, eigenvalues)
 
