@@ -19,7 +19,7 @@ practitioner uses on a model of their own; read the modules in this order:
 The figures layer, `optbook.figures` (the only importer of matplotlib), gives the book's style,
 `glue` and the interactive figures; its main names are re-exported here. Each page of the book has
 a package of its own with its experiments and settings (`optbook.ill_conditioning`,
-`optbook.local_minima`, `optbook.saddle_points`, `optbook.linear_networks`,
+`optbook.local_minima`, `optbook.many_minima`, `optbook.saddle_points`, `optbook.linear_networks`,
 `optbook.flat_regions`, `optbook.diagnosing`); the core never imports them.
 """
 
