@@ -246,14 +246,17 @@
     };
     input.value = fromValue(spec.value);
     input.setAttribute("data-name", spec.name);
-    var update = function () {
-      var v = toValue(Number(input.value));
+    var current = spec.value;  // the exact starting value, until the slider moves (its grid is 1000 steps)
+    var show = function (v) {
       shown.textContent = fmt(v); input.setAttribute("aria-valuetext", spec.label + " " + fmt(v));
-      return v;
     };
-    input.addEventListener("input", function () { onChange(spec.name, update()); });
+    input.addEventListener("input", function () {
+      current = toValue(Number(input.value)); show(current); onChange(spec.name, current);
+    });
+    show(current);
     name.appendChild(shown); label.appendChild(name); label.appendChild(input); root.appendChild(label);
-    return { name: spec.name, value: update, set: function (v) { input.value = fromValue(v); onChange(spec.name, update()); } };
+    return { name: spec.name, value: function () { return current; },
+      set: function (v) { current = v; input.value = fromValue(v); show(v); onChange(spec.name, v); } };
   }
   function choice(root, spec, onChange) {
     var label = document.createElement("label"), name = document.createElement("span"), select = document.createElement("select");
