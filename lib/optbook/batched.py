@@ -256,7 +256,18 @@ def mlp_outputs(model: nn.Sequential, inputs: Tensor, thetas: Tensor, first_laye
     # contiguous pieces: a strided bias would give baddbmm's output a classes-last layout (2x slower loss)
     pieces = {name: piece.reshape(-1, *p.shape).contiguous()
               for (name, p), piece in zip(named, thetas.split(sizes, dim=1))}
-    h, fresh = inputs.T.to(thetas.dtype), False  # [in, examples], shared by every run
+    return layer_outputs(model, inputs, pieces, first_layer)
+
+
+def layer_outputs(model: nn.Sequential, inputs: Tensor, pieces: dict[str, Tensor],
+                  first_layer: Tensor | None = None) -> Tensor:
+    """`mlp_outputs` on parameters given per layer: ``pieces[name]`` is [R, *shape] for each of the model's names.
+
+    The landscape combines each layer's weights from a plane's directions itself (cheaper than
+    building whole parameter vectors) and calls this; nothing is checked.
+    """
+    dtype = first_layer.dtype if first_layer is not None else next(iter(pieces.values())).dtype
+    h, fresh = inputs.T.to(dtype), False  # [in, examples], shared by every run
     in_place = not torch.is_grad_enabled()
     for index, layer in enumerate(model):
         if isinstance(layer, nn.Linear):
