@@ -1,7 +1,7 @@
 """The page packages' contract: every public function fails loudly on bad input, naming the argument.
 
-For each public function of the page packages (local_minima, saddle_points, linear_networks,
-flat_regions) there is one cheap valid call below; the test replaces one argument at a time by
+For each public function of the page packages (local_minima, many_minima, saddle_points,
+linear_networks, flat_regions) there is one cheap valid call below; the test replaces one argument at a time by
 each value of `BAD` (wrong types, nan and inf, negative, empty, wrong shapes) and requires that
 the call either succeeds (the value happens to be valid there, e.g. a seed of 0) or raises a
 `TypeError` or `ValueError` whose message names that argument. A `RuntimeError`, `IndexError`,
@@ -12,6 +12,7 @@ the call either succeeds (the value happens to be valid there, e.g. a seed of 0)
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ import optbook as ob
 from optbook.flat_regions import experiments as fr
 from optbook.linear_networks import deep_linear as ln
 from optbook.local_minima import bad_minima as bm, restarts as rs, symmetry as sym
+from optbook.many_minima import MANY_MINIMA, digits as dg, minima as mm, teacher_student as ts
 from optbook.saddle_points import random_matrices as rm, saddles as sd, spin_glass as sg
 
 F64 = torch.float64
@@ -52,6 +54,8 @@ def _calls() -> dict[str, tuple]:
     points = sg.find_critical_points(j, n_starts=8, max_warmup=30, newton_steps=40)
     cps = ln.autoencoder_critical_points(eig, 1)
     split = _split()
+    V, W = ts.teacher(3), ts.xavier_students(2, 3, 3, seed=0)
+    small = replace(MANY_MINIMA, restarts=4, steps=20, slow_steps=10, record_every=10)
     return {
         "sym.maxout_mlp": (sym.maxout_mlp, dict(sizes=[2, 3, 1], pieces=2, seed=0)),
         "sym.n_hidden_units": (sym.n_hidden_units, dict(model=net)),
@@ -175,6 +179,29 @@ def _calls() -> dict[str, tuple]:
         "fr.gap_after": (fr.gap_after, dict(eigenvalues=torch.linspace(0.1, 1, 10, dtype=F64), k=2)),
         "fr.outlier_separation": (fr.outlier_separation, dict(eigenvalues=torch.linspace(0.1, 1, 10, dtype=F64), k=2)),
         "fr.small_net": (fr.small_net, dict(seed=0, init_scale=0.5)),
+        "ts.pair_kernel": (ts.pair_kernel, dict(U=W, V=W)),
+        "ts.population_cost": (ts.population_cost, dict(W=W, V=V)),
+        "ts.population_gradient": (ts.population_gradient, dict(W=W, V=V)),
+        "ts.teacher": (ts.teacher, dict(k=3)),
+        "ts.xavier_students": (ts.xavier_students, dict(restarts=2, n=3, d=3, seed=0)),
+        "ts.descend": (ts.descend, dict(W0=W, V=V, lr=0.1, steps=4, record_every=2, fast_lr=0.2, fast_from=2)),
+        "ts.hessians": (ts.hessians, dict(W=W, V=V)),
+        "ts.newton_polish": (ts.newton_polish, dict(W=W, V=V, iterations=1)),
+        "mm.wilson_interval": (mm.wilson_interval, dict(successes=3, trials=10, z=1.96)),
+        "mm.distinct_points": (mm.distinct_points, dict(W=W, tol=1e-6)),
+        "mm.find_families": (mm.find_families, dict(W=V[None] + 1e-6, V=V, setup=small)),
+        "mm.run_width": (mm.run_width, dict(k=3, n=3, seed=0, setup=small)),
+        "mm.global_curvature": (mm.global_curvature, dict(k=3)),
+        "mm.output_weight_cost": (mm.output_weight_cost, dict(theta=torch.ones(12, dtype=F64), V=V)),
+        "mm.rescaling": (mm.rescaling, dict(W=V.clone(), V=V, alphas=[0.5, 2.0], unit=0)),
+        "mm.swap_coordinates": (mm.swap_coordinates, dict(W=V, i=0, j=1)),
+        "mm.line_and_curve": (mm.line_and_curve, dict(A=V, B=mm.swap_coordinates(V, 0, 1), V=V, points=3, steps=2, lr=0.1)),
+        "mm.align_units": (mm.align_units, dict(A=V, B=V)),
+        "mm.distinct_copy": (mm.distinct_copy, dict(W=W[0], tol=1e-6)),
+        "mm.line_barriers": (mm.line_barriers, dict(A=V, Bs=W, V=V, points=3)),
+        "dg.default_starts": (dg.default_starts, dict(sizes=(4, 3, 2), restarts=2, seed=0)),
+        "dg.digits_restarts": (dg.digits_restarts, dict(data=_split(), width=3, restarts=2, seed=0, lr=0.1, steps=4,
+                                                        record_every=2)),
     }
 
 
