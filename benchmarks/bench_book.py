@@ -34,7 +34,7 @@ REDRAW_BUDGET_MS = 100  # median widget redraw
 # Each chapter's execution budget in seconds (the issues' budgets); pages of one section share one.
 BUDGETS = {
     "8.2.1 ill_conditioning": (("ill_conditioning",), 120),
-    "8.2.2 local_minima": (("local_minima",), 180),
+    "8.2.2 local_minima + many_minima": (("local_minima", "many_minima"), 180),
     "8.2.3 saddle_points + linear_networks + flat_regions": (("saddle_points", "linear_networks", "flat_regions"), 180),
     "diagnosing": (("diagnosing",), 180),
 }
