@@ -146,7 +146,7 @@ def test_book_execution_times_from_jupyter_cache(tmp_path):
     assert rows["8.2.1 ill_conditioning"]["ok"] is False  # 150 s against a 120 s budget
     section = rows["8.2.3 saddle_points + linear_networks + flat_regions"]
     assert section["value"] == 110.0 and section["ok"] is True and "missing: linear_networks" in section["notes"]
-    assert rows["8.2.2 local_minima"]["value"] == "not executed"
+    assert rows["8.2.2 local_minima + many_minima"]["value"] == "not executed"
     assert rows["extra_page"]["value"] == 3.0
 
 
