@@ -12,7 +12,7 @@ step and, say, every 20 steps) is two `Runs`, one per cadence.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import torch
@@ -84,8 +84,8 @@ class Runs:
     >>> runs = Runs(torch.tensor([0, 1, 2]), torch.tensor([[1.0, 1.0], [0.5, 3.0], [0.25, float("nan")]]))
     >>> runs.n_runs, runs.diverged.tolist(), runs.diverged_at.tolist()
     (2, [False, True], [-1, 2])
-    >>> runs.final_loss.tolist()[0], runs.select([0]).loss.shape
-    (0.25, torch.Size([3, 1]))
+    >>> runs.final_loss.tolist()[0], runs["loss"].shape
+    (0.25, torch.Size([3, 2]))
     """
 
     steps: Tensor
@@ -156,30 +156,3 @@ class Runs:
         """The names of the recorded series."""
         core = [n for n in ("loss", "grad_norm", "params") if getattr(self, n) is not None]
         return core + list(self.series)
-
-    def select(self, index) -> "Runs":
-        """The runs picked by ``index`` (an int list, slice or [R] bool mask) as a new `Runs`."""
-        if isinstance(index, int):
-            index = [index]
-
-        rows = None if isinstance(index, slice) else _as_indices(index, self.n_runs)
-
-        def pick(value, dim):
-            if value is None:
-                return None
-            return value[(slice(None),) * dim + (index,)] if rows is None else value.index_select(dim, rows)
-
-        return replace(
-            self, loss=pick(self.loss, 1), grad_norm=pick(self.grad_norm, 1), params=pick(self.params, 1),
-            final_params=pick(self.final_params, 0), diverged_at=pick(self.diverged_at, 0),
-            series={k: pick(v, 1) for k, v in self.series.items()},
-        )
-
-
-def _as_indices(index, n: int) -> Tensor:
-    index = torch.as_tensor(index)
-    if index.dtype == torch.bool:
-        if index.shape != (n,):
-            raise ValueError(f"a boolean index must have shape ({n},), got {tuple(index.shape)}")
-        return index.nonzero().flatten()
-    return index.to(torch.int64).flatten()
