@@ -127,6 +127,27 @@ def test_probe_runs_in_eval_mode_and_is_deterministic():
     assert model.training
 
 
+def test_probe_reads_the_current_running_statistics_at_every_probe():
+    # the probe copies the model once and reloads its buffers: each probe must see this step's BatchNorm
+    x, y = _data(64)
+    torch.manual_seed(0)
+    model = WithDropoutAndBatchNorm().train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    monitor = TrainingMonitor(model, nn.functional.cross_entropy, x[:16], y[:16], opt, every=2, eigen_every=0)
+    expected = []
+    for step, batch in enumerate(torch.randperm(64).split(8)):
+        loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
+        opt.zero_grad()
+        loss.backward()
+        if step % 2 == 0:
+            with eval_mode(model), torch.no_grad():
+                expected.append(float(nn.functional.cross_entropy(model(x[:16]), y[:16])))
+        monitor.step(loss)
+        opt.step()
+    assert len(set(expected)) == len(expected) == 4  # parameters and running statistics moved
+    assert monitor.record.probe_loss == [pytest.approx(e, rel=1e-12) for e in expected]
+
+
 def test_monitoring_does_not_change_training():
     plain = train_digits_mlp(0.5, epochs=2, monitored=False)
     watched = train_digits_mlp(0.5, epochs=2, every=5, eigen_every=20)

@@ -84,3 +84,22 @@ def test_bad_input_is_named():
         loss(ob.get_flat_params(net))
     with pytest.raises(ValueError, match="thetas"):
         ob.batched_loss(loss, torch.zeros(3, dtype=torch.float64))
+
+
+def test_reload_frozen_reads_buffers_as_copies_and_names_bad_models():
+    net = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)).eval()
+    x = torch.randn(5, 2)
+    J = ob.functional_loss(net, ob.squared_error, x, torch.zeros(5, 2))
+    theta = ob.get_flat_params(net)
+    with torch.no_grad():
+        net[1].running_var.mul_(4.0)
+    stale = float(J(theta))
+    J.reload_frozen(net)
+    with torch.no_grad():
+        assert float(J(theta)) == pytest.approx(float(ob.squared_error(net(x), torch.zeros(5, 2))), rel=1e-6)
+    assert float(J(theta)) != pytest.approx(stale)
+    assert J.frozen["1.running_var"] is not net[1].running_var  # a copy: J never writes the model
+    with pytest.raises(TypeError, match="model"):
+        J.reload_frozen("net")
+    with pytest.raises(ValueError, match="running_mean"):
+        J.reload_frozen(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(3)))

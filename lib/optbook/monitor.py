@@ -505,10 +505,16 @@ class TrainingMonitor:
         self.record.layer_names = [name for name, _ in self.blocks]
         self.seconds = 0.0  # the monitor's own wall time, so its overhead can be read off any run
         self._calls = 0
+        self._loss = None  # the probe's FunctionalLoss, made under eval_mode at the first probe
         self._check_probe_loss()
 
     def _probe_loss(self) -> LossFn:
-        return functional_loss(self.model, self.loss_fn, self.probe_inputs, self.probe_targets)
+        """J on the probe batch at the model's current frozen tensors; the model is copied only once."""
+        if self._loss is None:
+            self._loss = functional_loss(self.model, self.loss_fn, self.probe_inputs, self.probe_targets)
+        else:
+            self._loss.reload_frozen(self.model)
+        return self._loss
 
     def _check_probe_loss(self) -> None:
         """Fail at set-up, not mid-run: the probe loss must be a finite scalar tensor."""

@@ -344,6 +344,51 @@ class FunctionalLoss:
                        if not p.requires_grad}
         self.frozen.update(dict(self.model.named_buffers(remove_duplicate=False)))
 
+    def reload_frozen(self, model: nn.Module) -> None:
+        """Re-read the frozen parameters and buffers (copies) from ``model``, the module this was made from.
+
+        A monitor that evaluates J at many points of one training run copies the model once and
+        reloads only what training changes besides theta (BatchNorm's running statistics, frozen
+        layers), instead of copying the whole model at every point. A model without frozen
+        tensors costs nothing.
+
+        Parameters
+        ----------
+        model : torch.nn.Module
+            The module the copy was made from (or one with the same frozen names and shapes); it
+            is read, never written.
+
+        Raises
+        ------
+        TypeError
+            If ``model`` is not a module.
+        ValueError
+            If ``model`` lacks one of the frozen names or holds it with another shape.
+
+        Examples
+        --------
+        >>> import torch
+        >>> import optbook as ob
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2)).eval()
+        >>> J = ob.functional_loss(net, ob.squared_error, torch.ones(3, 2), torch.zeros(3, 2))
+        >>> with torch.no_grad():
+        ...     net[1].running_mean += 1.0
+        >>> J.reload_frozen(net)
+        >>> J.frozen["1.running_mean"].tolist()
+        [1.0, 1.0]
+        """
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if not self.frozen:
+            return
+        current = {n: p for n, p in model.named_parameters(remove_duplicate=False) if not p.requires_grad}
+        current.update(dict(model.named_buffers(remove_duplicate=False)))
+        for name, old in self.frozen.items():
+            if name not in current or current[name].shape != old.shape:
+                raise ValueError(f"model has no frozen tensor {name!r} of shape {tuple(old.shape)}: "
+                                 "reload from the module this cost was made from")
+        self.frozen = {name: current[name].detach().clone() for name in self.frozen}
+
     def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
         """The pieces of ``theta`` (or of a leading batch of them) under every name they go by.
 
