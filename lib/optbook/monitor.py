@@ -451,9 +451,11 @@ class TrainingMonitor:
     ratio) runs, from step 0; ``eigen_every`` how often Lanczos runs, from step ``eigen_every`` on
     (0: never), and `final_check` adds one at the final weights; ``layers=True`` adds the top
     eigenvalue of each layer's block (`parameter_blocks`) at those steps. The defaults keep the
-    cost near 10% of a small MLP's training time: a probe costs about five training steps, a
-    Lanczos run about ``2 * lanczos_iter`` probes (twice that with Adam or RMSprop, and once more
-    per layer with ``layers``).
+    cost within 20% of a small MLP's training time (``make benchmarks``): each step reads the
+    gradient norm, a probe costs about five training steps, a Lanczos run about
+    ``2 * lanczos_iter`` probes (twice that with Adam or RMSprop, and once more per layer with
+    ``layers``). The model is copied once, at the first probe; later probes re-read only its
+    buffers and frozen parameters (`FunctionalLoss.reload_frozen`).
     """
 
     def __init__(
