@@ -114,10 +114,11 @@ def test_page_loads_clean_with_figures_math_and_working_sliders(browser, site_ur
     for index in range(page.locator(".optbook-widget").count()):
         widget = page.locator(".optbook-widget").nth(index)
         frame = widget.locator("img.optbook-frame")
-        before = frame.get_attribute("src")
+        before, alt_before = frame.get_attribute("src"), frame.get_attribute("alt")
         slider = widget.locator("input[type=range]").first
         moved = slider.evaluate("s => { s.value = (+s.value === +s.max) ? s.min : s.max; s.dispatchEvent(new Event('input')); return s.value; }")
         assert frame.get_attribute("src") != before, f"slider {index} on {path} did not change the figure"
+        assert frame.get_attribute("alt") != alt_before, f"slider {index} on {path} left the alt text describing another frame"
         readout = widget.locator("output").first.text_content()
         labels = json.loads(slider.get_attribute("data-labels"))
         assert readout == labels[int(moved)]
@@ -185,6 +186,16 @@ def test_a_tap_zooms_a_figure_on_a_phone(browser, site_url):
     assert clipped(page) == [], "a zoomed figure must scroll in its own box"
     image.click()
     assert image.bounding_box()["width"] == pytest.approx(before, abs=1)
+    frame = page.locator(".optbook-widget img.optbook-frame").first  # a widget's frame too, through slider changes
+    frame.scroll_into_view_if_needed()
+    before = frame.bounding_box()["width"]
+    frame.click()
+    page.locator(".optbook-widget input[type=range]").first.evaluate(
+        "s => { s.value = s.min; s.dispatchEvent(new Event('input')); }")
+    assert frame.bounding_box()["width"] >= 1.9 * before
+    assert clipped(page) == []
+    frame.click()
+    assert frame.bounding_box()["width"] == pytest.approx(before, abs=1)
     assert problems == []
     context.close()
 

@@ -47,6 +47,24 @@ def test_defaults_pick_the_first_frame_and_fix_other_arguments():
     assert width == round(int.from_bytes(png[16:20], "big") / 2)
 
 
+def test_every_frame_has_alt_text_with_its_own_values():
+    fig = ob.interactive_figure(line_plot, {"slope": [0.5, 1.0]}, defaults={"slope": 1.0, "kind": "flip"},
+                                alt="A {kind} of slope {slope} </script> from the origin")
+    html = fig.static_html
+    alts = json.loads(re.search(r'class="optbook-alts">(.*?)</script>', html, re.S).group(1))
+    assert alts == {"0": "A flip of slope 0.5 </script> from the origin",
+                    "1": "A flip of slope 1 </script> from the origin"}
+    assert re.search(r'<img class="optbook-frame" alt="A flip of slope 1 &lt;/script&gt; from the origin"', html)
+    assert "frame.alt = alts[" in html  # the slider's handler swaps the alt text with the picture
+    generic = ob.interactive_figure(line_plot, {"slope": [0.5, 1.0]}, defaults={"slope": 0.5}).static_html
+    assert 'alt="interactive figure at slope = 0.5"' in generic
+    for bad, error in ((3, TypeError), ("a {angle} b c", ValueError), ("slope {slope:.2f} is shown", ValueError),
+                       ("slope {slope!r} is shown", ValueError), ("a {slope}", ValueError), ("a {0} b c", ValueError),
+                       ("unclosed {slope is shown", ValueError)):
+        with pytest.raises(error, match="alt"):
+            ob.interactive_figure(line_plot, {"slope": [0.5, 1.0]}, alt=bad)
+
+
 def test_a_failing_setting_draws_a_message_not_a_traceback():
     fig = widgets.safe_draw(line_plot, {"slope": 5.0})
     text = " ".join(t.get_text() for t in fig.axes[0].texts)

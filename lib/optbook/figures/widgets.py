@@ -31,6 +31,7 @@ import io
 import struct
 import itertools
 import json
+import string
 import time
 from numbers import Real
 from typing import Any, Callable, Mapping, Sequence, Union
@@ -220,6 +221,25 @@ def _render_frames(
     return frames, render_ms
 
 
+def _check_alt(alt: str | None, controls: Sequence[str], fixed: Sequence[str] = ()) -> str:
+    """The frames' alt text: a template with ``{name}`` fields for controls and fixed values (generic if None)."""
+    names = [*controls, *fixed]
+    if alt is None:
+        return "interactive figure at " + ", ".join(f"{n} = {{{n}}}" for n in controls)
+    if not isinstance(alt, str):
+        raise TypeError(f"alt must be a string, got {type(alt).__name__}")
+    try:
+        fields = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(alt) if f is not None]
+    except ValueError as error:
+        raise ValueError(f"alt must be a template with {{name}} fields, got {alt!r} ({error})") from None
+    bad = [f for f, spec, conv in fields if f not in names or spec or conv]
+    if bad:
+        raise ValueError(f"alt may only hold plain {{name}} fields of the controls {list(names)}, got {bad}")
+    if len(alt.split()) < 4:
+        raise ValueError(f"alt must describe the figure in words (four or more), got {alt!r}")
+    return alt
+
+
 def _slider_row(name: str, grid: list, start: int) -> str:
     """The HTML of one labelled range slider over ``grid``'s indices, set at ``start``, with its value shown."""
     labels = json.dumps([_format(v) for v in grid])
@@ -246,13 +266,16 @@ def static_html(
     dpi: int = 72,
     max_frames: int = 64,
     density: float = 2.0,
+    alt: str | None = None,
 ) -> str:
     """Pre-render every combination of ``controls`` and return a self-contained HTML slider view.
 
     Frames are drawn at ``density`` times ``dpi`` and shown at the size ``dpi`` gives, so that
-    they stay sharp on high-density (phone) screens.
+    they stay sharp on high-density (phone) screens. ``alt`` is the frames' alt text, a template
+    whose ``{name}`` fields take each control's shown value (`interactive_figure`).
     """
     names = list(controls)
+    template = _check_alt(alt, names, list(defaults))
     grids = [list(controls[n]) for n in names]
     n_frames = 1
     for grid in grids:
@@ -264,17 +287,24 @@ def static_html(
     uid = "optbook-" + hashlib.sha1("".join(sorted(frames.values())).encode()).hexdigest()[:10]
     rows = [_slider_row(name, grid, start[i]) for i, (name, grid) in enumerate(zip(names, grids))]
     key = ",".join(map(str, start))
+    alts = {}  # each frame's alt text: the template filled with the values that frame shows
+    for combo in itertools.product(*[range(len(g)) for g in grids]):
+        shown = {**{n: _format(v) for n, v in defaults.items()}, **{n: _format(g[i]) for n, g, i in zip(names, grids, combo)}}
+        alts[",".join(map(str, combo))] = template.format(**shown)
+    alts_json = json.dumps(alts).replace("</", "<\\/")  # raw text in a <script>: only "</" could end it
     # data-render-ms: what each frame took to draw (plot + PNG), i.e. one live redraw; the
     # benchmarks read it from the built pages.
     return f"""<div class="optbook-widget" id="{uid}" data-render-ms="{json.dumps(render_ms)}">
 <div class="optbook-controls">{''.join(rows)}</div>
-<img class="optbook-frame" alt="interactive figure: {html.escape(', '.join(names))}" width="{_css_width(frames[key], density)}"
+<img class="optbook-frame" alt="{html.escape(alts[key])}" width="{_css_width(frames[key], density)}"
  style="max-width:100%;height:auto" src="data:image/png;base64,{frames[key]}">
 <script type="application/json" class="optbook-frames">{json.dumps(frames)}</script>
+<script type="application/json" class="optbook-alts">{alts_json}</script>
 <script>
 (function () {{
   var root = document.getElementById("{uid}");
   var frames = JSON.parse(root.querySelector(".optbook-frames").textContent);
+  var alts = JSON.parse(root.querySelector(".optbook-alts").textContent);
   var inputs = root.querySelectorAll("input[type=range]");
   function update() {{
     var key = [];
@@ -284,7 +314,9 @@ def static_html(
       input.setAttribute("aria-valuetext", labels[input.value]);  // screen readers say the value, not its index
       key.push(input.value);
     }});
-    root.querySelector("img.optbook-frame").src = "data:image/png;base64," + frames[key.join(",")];
+    var frame = root.querySelector("img.optbook-frame");
+    frame.src = "data:image/png;base64," + frames[key.join(",")];
+    frame.alt = alts[key.join(",")];
   }}
   inputs.forEach(function (input) {{ input.addEventListener("input", update); }});
 }})();
@@ -338,8 +370,8 @@ class InteractiveFigure:
     """One displayable output carrying the live widget view and the kernel-free HTML view."""
 
     def __init__(self, plot: Plot, controls: dict[str, list], defaults: dict[str, Any],
-                 static: dict[str, list], dpi: int, max_frames: int):
-        self.static_html = static_html(plot, static, {**defaults}, dpi=dpi, max_frames=max_frames)
+                 static: dict[str, list], dpi: int, max_frames: int, alt: str | None = None):
+        self.static_html = static_html(plot, static, {**defaults}, dpi=dpi, max_frames=max_frames, alt=alt)
         self.widget = live_widget(plot, controls, defaults, dpi) if _in_kernel() else None
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
@@ -358,13 +390,17 @@ def interactive_figure(
     static: Mapping[str, Sequence] | None = None,
     dpi: int = 72,
     max_frames: int = 64,
+    alt: str | None = None,
 ) -> InteractiveFigure:
     """Turn a plot and control ranges into a live-and-static interactive figure.
 
     ``plot`` is ``plot(**values) -> Figure`` or a :class:`BlitPlot` (fast redraws). ``controls`` maps each keyword of ``plot`` to the values a slider (numbers) or dropdown
     (strings) offers. ``defaults`` gives starting values (middle of each range otherwise) and
     fixed values for keywords without a control. ``static`` restricts the pre-rendered grid for
-    the website (default: every combination of ``controls``, at most ``max_frames``).
+    the website (default: every combination of ``controls``, at most ``max_frames``). ``alt`` is
+    what the picture shows, for readers who cannot see it: a template whose ``{name}`` fields take
+    each control's value (e.g. ``"Cost histogram at width k = {k}"``); every frame of the static
+    view gets its own, and a slider change updates it.
     """
     if not callable(plot) and not isinstance(plot, BlitPlot):
         raise TypeError(f"plot must be a function returning a Figure or a BlitPlot, got {type(plot).__name__}")
@@ -380,4 +416,5 @@ def interactive_figure(
     unknown = set(static) - set(controls)
     if unknown:
         raise ValueError(f"static names controls that do not exist: {sorted(unknown)}")
-    return InteractiveFigure(plot, controls, defaults, static, dpi, max_frames)
+    _check_alt(alt, list(controls), list(defaults))
+    return InteractiveFigure(plot, controls, defaults, static, dpi, max_frames, alt)
