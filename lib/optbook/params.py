@@ -261,6 +261,13 @@ def _evaluation_copy(model: nn.Module) -> nn.Module:
     return twin
 
 
+def _frozen_tensors(model: nn.Module) -> dict[str, Tensor]:
+    """Every name of a frozen parameter or buffer of ``model``: what J(theta) takes from the model besides theta."""
+    frozen = {n: p for n, p in model.named_parameters(remove_duplicate=False) if not p.requires_grad}
+    frozen.update(dict(model.named_buffers(remove_duplicate=False)))
+    return frozen
+
+
 class FunctionalLoss:
     """``J(theta) = loss_fn(model_theta(inputs), targets)`` as a pure function of a flat theta.
 
@@ -340,9 +347,7 @@ class FunctionalLoss:
         twin_named = _named_trainable(self.model)
         self._layout = [(aliases[id(p)], p.shape) for _, p in twin_named]
         self._sizes = [p.numel() for _, p in twin_named]
-        self.frozen = {n: p.detach() for n, p in self.model.named_parameters(remove_duplicate=False)
-                       if not p.requires_grad}
-        self.frozen.update(dict(self.model.named_buffers(remove_duplicate=False)))
+        self.frozen = {n: t.detach() for n, t in _frozen_tensors(self.model).items()}
 
     def reload_frozen(self, model: nn.Module) -> None:
         """Re-read the frozen parameters and buffers (copies) from ``model``, the module this was made from.
@@ -381,8 +386,7 @@ class FunctionalLoss:
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if not self.frozen:
             return
-        current = {n: p for n, p in model.named_parameters(remove_duplicate=False) if not p.requires_grad}
-        current.update(dict(model.named_buffers(remove_duplicate=False)))
+        current = _frozen_tensors(model)
         for name, old in self.frozen.items():
             if name not in current or current[name].shape != old.shape:
                 raise ValueError(f"model has no frozen tensor {name!r} of shape {tuple(old.shape)}: "
