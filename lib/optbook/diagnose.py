@@ -38,6 +38,14 @@ def critical_point_test(grad_norms: Sequence[float], shrink: float = 0.01, tail:
     value: below ``shrink`` times that peak, training may be at (or near) a critical point; above
     it, the trouble is not a local minimum nor any other critical point. A peak more than
     ``BLOWUP`` times the first value is reported as a diverging run (still not a critical point).
+
+    Examples
+    --------
+    >>> import optbook as ob
+    >>> print(ob.critical_point_test([1.0, 0.5, 0.2, 0.01, 0.004, 0.003, 0.002, 0.001]))
+    critical point: the gradient norm has shrunk: training is at or near a critical point (final gradient norm = 0.0015, peak gradient norm = 1, final / peak = 0.0015)
+    >>> ob.critical_point_test([1.0, 0.9, 0.8, 0.8, 0.7, 0.8]).finding
+    'not at a critical point: the gradient norm has not shrunk'
     """
     check_positive("shrink", shrink)
     check_fraction("tail", tail)
@@ -83,6 +91,12 @@ def progress_test(probe_losses: Sequence[float], tail: float = 0.25, no_progress
     a fall of less than ``no_progress`` times |first| is no progress (a run that saturated, stalled
     at the start or rose); otherwise the same median against that of the ``tail`` before it says
     whether the cost is still falling (by at least ``still_falling`` of its size) or has stalled.
+
+    Examples
+    --------
+    >>> import optbook as ob
+    >>> ob.progress_test([2.3, 1.0, 0.5, 0.4, 0.35, 0.34, 0.34, 0.34]).finding
+    'the cost fell, then stalled: it has stopped falling'
     """
     check_fraction("tail", tail)
     check_fraction("no_progress", no_progress)
@@ -165,6 +179,15 @@ def ill_conditioning_test(
     the Lanczos probes. For another optimizer both are divided by its own limit instead of 2/eps
     (`optbook.monitor.stability_rule`: momentum, Adam's P^-1 H), which `diagnose_training` does. "Since step N": the first limiting probe after which at least half of the
     probes are limiting. Cohen et al. (2021) show full-batch GD settling at s = 1.
+
+    Examples
+    --------
+    A ratio that climbs to the edge and stays there:
+
+    >>> import optbook as ob
+    >>> verdict = ob.ill_conditioning_test(range(0, 80, 10), [0.1, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0, 1.0])
+    >>> verdict.finding
+    'ill-conditioning: the step is at the curvature limit since step 30'
     """
     check_fraction("tail", tail)
     check_positive("best_step_ratio", best_step_ratio)
@@ -204,6 +227,12 @@ def negative_curvature_test(
     the true lambda_min, so a tiny negative curvature can be missed, never invented. Given the
     ``step_size`` eps, a region where eps max|lambda| < ``flat`` is reported as flat instead: there
     the sign of so small a curvature tells nothing.
+
+    Examples
+    --------
+    >>> import optbook as ob
+    >>> ob.negative_curvature_test([-0.5, -0.6, -0.55, -0.6], [10.0, 11.0, 10.5, 10.8], near_critical_point=True).finding
+    'negative curvature present: near a saddle, not a minimum'
     """
     check_fraction("tail", tail)
     check_fraction("negative", negative)

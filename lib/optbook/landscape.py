@@ -177,6 +177,18 @@ def loss_plane(
     Evaluated without gradients, in vmapped chunks of ``chunk_size`` points (None: see
     `auto_chunk_size`). Each point is formed afresh from ``center`` (no drift from repeated
     updates) and no model is modified (Goodfellow et al. 2015; Li et al. 2018).
+
+    Examples
+    --------
+    The bowl J = |theta|^2 / 2 on the plane of the first two axes:
+
+    >>> import torch
+    >>> import optbook as ob
+    >>> J = lambda theta: 0.5 * (theta * theta).sum()
+    >>> e1, e2 = torch.eye(3, dtype=torch.float64)[:2]
+    >>> grid = torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64)
+    >>> ob.loss_plane(J, torch.zeros(3, dtype=torch.float64), e1, e2, grid, grid).tolist()
+    [[1.0, 0.5, 1.0], [0.5, 0.0, 0.5], [1.0, 0.5, 1.0]]
     """
     _check_loss(loss)
     check_vector("center", center)
@@ -194,7 +206,20 @@ def loss_plane(
 
 def interpolate(loss: LossFn, theta_a: Tensor, theta_b: Tensor, alphas: Tensor,
                 chunk_size: int | None = None) -> Tensor:
-    """J((1 - a) theta_a + a theta_b) for each a in ``alphas`` (Goodfellow, Vinyals & Saxe 2015)."""
+    """J((1 - a) theta_a + a theta_b) for each a in ``alphas`` (Goodfellow, Vinyals & Saxe 2015).
+
+    Examples
+    --------
+    The straight line between the two minima of the double well (theta^2 - 1)^2 crosses its hump:
+
+    >>> import torch
+    >>> import optbook as ob
+    >>> W = lambda theta: ((theta * theta - 1) ** 2).sum()
+    >>> ends = torch.tensor([-1.0], dtype=torch.float64), torch.tensor([1.0], dtype=torch.float64)
+    >>> path = ob.interpolate(W, *ends, torch.linspace(0, 1, 5, dtype=torch.float64))
+    >>> path.tolist(), ob.barrier_height(path)
+    ([0.0, 0.5625, 1.0, 0.5625, 0.0], 1.0)
+    """
     _check_loss(loss)
     check_vector("theta_a", theta_a)
     check_vector("theta_b", theta_b, size=theta_a.numel())
@@ -205,7 +230,15 @@ def interpolate(loss: LossFn, theta_a: Tensor, theta_b: Tensor, alphas: Tensor,
 
 
 def barrier_height(path_losses: Tensor) -> float:
-    """Height of the highest point of a path above the higher of its two ends (0: no barrier)."""
+    """Height of the highest point of a path above the higher of its two ends (0: no barrier).
+
+    Examples
+    --------
+    >>> import torch
+    >>> import optbook as ob
+    >>> ob.barrier_height(torch.tensor([0.5, 0.75, 0.25])), ob.barrier_height(torch.tensor([1.0, 0.5, 0.0]))
+    (0.25, 0.0)
+    """
     check_vector("path_losses", path_losses)
     if path_losses.numel() < 2:
         raise ValueError("path_losses needs at least the two end points")
@@ -221,6 +254,21 @@ def random_directions(
     of a direction is rescaled to the norm of the same filter of the model, so the plot does not
     depend on the network's scale symmetry. With ``ignore_biases`` the 1-D parameters (biases)
     get zero direction, as the paper's ``--xignore biasbn``. The model is not modified.
+
+    Examples
+    --------
+    A 2-3-1 network: each unit's incoming weights in a direction have that unit's norm in the
+    model, and the biases (entries 6-8 and 12) get none:
+
+    >>> import torch
+    >>> import optbook as ob
+    >>> net = ob.mlp([2, 3, 1], seed=0)
+    >>> u, v = ob.random_directions(net, seed=0)
+    >>> theta = ob.get_flat_params(net)
+    >>> torch.allclose(u[:6].view(3, 2).norm(dim=1), theta[:6].view(3, 2).norm(dim=1))
+    True
+    >>> u[6:9].tolist(), u[12].item(), tuple(v.shape)
+    ([0.0, 0.0, 0.0], 0.0, (13,))
     """
     if isinstance(seed, bool) or not isinstance(seed, Integral):
         raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
@@ -290,6 +338,19 @@ def trajectory_plane(thetas_along_path: Tensor, method: str = "farthest") -> Tra
     the direction of the path point farthest from the start-end line (the reading of Goodfellow,
     Vinyals & Saxe 2015 that the book's figure suggests); with ``method="pca"`` the top principal
     direction of the path's components orthogonal to axis 1 (as Li et al. 2018 use PCA).
+
+    Examples
+    --------
+    A path that bends through (1, 1, 0) on its way from the origin to (2, 0, 0):
+
+    >>> import torch
+    >>> import optbook as ob
+    >>> path = torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [2.0, 0.0, 0.0]], dtype=torch.float64)
+    >>> plane = ob.trajectory_plane(path)
+    >>> plane.d1.tolist(), plane.d2.tolist()  # axis 2 has axis 1's length
+    ([2.0, 0.0, 0.0], [0.0, 2.0, 0.0])
+    >>> plane.path.tolist(), plane.origin_distance
+    ([[0.0, 0.0], [0.5, 0.5], [1.0, 0.0]], 0.0)
     """
     check_tensor("thetas_along_path", thetas_along_path, ndim=2)
     if method not in ("farthest", "pca"):

@@ -456,6 +456,31 @@ class TrainingMonitor:
     ``2 * lanczos_iter`` probes (twice that with Adam or RMSprop, and once more per layer with
     ``layers``). The model is copied once, at the first probe; later probes re-read only its
     buffers and frozen parameters (`FunctionalLoss.reload_frozen`).
+
+    Examples
+    --------
+    A plain loop with heavy-ball momentum; the monitor reads the optimizer's limit
+    (2 + 2 beta) / eta = 38 and `optbook.diagnose_training` turns the record into verdicts:
+
+    >>> import torch
+    >>> import optbook as ob
+    >>> _ = torch.manual_seed(0)
+    >>> x, y = torch.randn(64, 4), torch.randint(0, 3, (64,))
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
+    >>> opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    >>> monitor = ob.TrainingMonitor(net, torch.nn.functional.cross_entropy, x, y, opt, every=10, eigen_every=50)
+    >>> for step in range(200):
+    ...     loss = torch.nn.functional.cross_entropy(net(x), y)
+    ...     opt.zero_grad()
+    ...     loss.backward()
+    ...     monitor.step(loss)  # after backward, before the update
+    ...     opt.step()
+    >>> monitor.final_check()
+    >>> record = monitor.record
+    >>> record.optimizer, round(record.limit[-1], 6), len(record.probe_steps), record.eigen_steps
+    ('SGD, heavy-ball momentum 0.9', 38.0, 21, [50, 100, 150, 200])
+    >>> [verdict.test for verdict in ob.diagnose_training(record).verdicts]
+    ['progress', 'ill-conditioning', 'critical point', 'negative curvature']
     """
 
     def __init__(

@@ -49,6 +49,20 @@ class History:
         cost; series ``"gTg"``, ``"gTHg"``, ``"ratio"`` (and ``"sharpness"``).
     model : torch.nn.Module
         The trained copy.
+
+    Examples
+    --------
+    Two epochs of full-batch gradient descent (one step each) on 60 points:
+
+    >>> import torch
+    >>> import optbook as ob
+    >>> split = ob.blobs(n=60, n_classes=3, seed=0, dtype=torch.float64)
+    >>> history = ob.train(ob.mlp([2, 8, 3], seed=0, dtype=torch.float64), ob.cross_entropy, split,
+    ...                    lr=0.5, epochs=2, progress=False)
+    >>> history.per_step.steps.tolist(), history.per_epoch.steps.tolist(), history.monitor is None
+    ([0, 1], [0, 1, 2], True)
+    >>> history.per_epoch.names()
+    ['loss', 'train_error', 'val_loss', 'val_error']
     """
 
     per_step: Runs

@@ -401,6 +401,18 @@ def interactive_figure(
     what the picture shows, for readers who cannot see it: a template whose ``{name}`` fields take
     each control's value (e.g. ``"Cost histogram at width k = {k}"``); every frame of the static
     view gets its own, and a slider change updates it.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import optbook as ob
+    >>> def line(slope):
+    ...     fig, ax = plt.subplots(figsize=(2, 1.5))
+    ...     ax.plot([0, 1], [0, slope])
+    ...     return fig
+    >>> figure = ob.interactive_figure(line, {"slope": [0.5, 1.0, 2.0]}, alt="A line from the origin with slope {slope}")
+    >>> figure.static_html.count('type="range"'), 'alt="A line from the origin with slope 1"' in figure.static_html
+    (1, True)
     """
     if not callable(plot) and not isinstance(plot, BlitPlot):
         raise TypeError(f"plot must be a function returning a Figure or a BlitPlot, got {type(plot).__name__}")
