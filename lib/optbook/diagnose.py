@@ -322,6 +322,25 @@ def diagnose_training(
     the divergence verdict reports); ill-conditioning (sec. 8.2.1) from the probe ratios and eps lambda_max / 2; critical point
     (sec. 8.2.2) from the probe gradient norm, which is noise-free unlike the minibatch one;
     negative curvature (sec. 8.2.3) from the Lanczos lambda_min, when Lanczos ran.
+
+    Examples
+    --------
+    A record logged elsewhere can be diagnosed too; here eight probes of a run that stalled with
+    a vanishing gradient at a safe step (see `TrainingMonitor` for a record from a real loop):
+
+    >>> import optbook as ob
+    >>> from optbook.monitor import MonitorRecord
+    >>> record = MonitorRecord(probe_steps=list(range(0, 80, 10)),
+    ...                        probe_loss=[2.3, 1.2, 0.7, 0.5, 0.45, 0.44, 0.44, 0.44],
+    ...                        probe_grad_norm=[1.0, 0.6, 0.3, 0.1, 0.02, 0.008, 0.006, 0.005],
+    ...                        ratio=[0.05, 0.1, 0.1, 0.12, 0.1, 0.1, 0.11, 0.1], limit=[20.0] * 8, lr=[0.1] * 8)
+    >>> diagnosis = ob.diagnose_training(record)
+    >>> diagnosis.finding("progress")
+    'the cost fell, then stalled: it has stopped falling'
+    >>> diagnosis.finding("critical point")
+    'the gradient norm has shrunk: training is at or near a critical point'
+    >>> diagnosis.finding("negative curvature")
+    'not measured: no Lanczos probe in the record (eigen_every=0)'
     """
     from .monitor import MonitorRecord
 
