@@ -20,7 +20,14 @@ from ._validate import check_fraction, check_positive
 
 @dataclass(frozen=True)
 class Verdict:
-    """A named test's answer, in words, with the numbers it rests on."""
+    """A named test's answer, in words, with the numbers it rests on.
+
+    Examples
+    --------
+    >>> verdict = Verdict("critical point", "not at a critical point", {"final / peak": 0.18})
+    >>> print(verdict)
+    critical point: not at a critical point (final / peak = 0.18)
+    """
 
     test: str
     finding: str
@@ -288,7 +295,18 @@ def _step_verdict(record: "MonitorRecord", tail: float, best_step_ratio: float, 
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """The verdicts of the sections' tests on one monitored run, in the order they were taken."""
+    """The verdicts of the sections' tests on one monitored run, in the order they were taken.
+
+    Examples
+    --------
+    >>> diagnosis = Diagnosis((Verdict("progress", "the cost fell and is still falling", {}),))
+    >>> diagnosis.finding("progress")
+    'the cost fell and is still falling'
+    >>> diagnosis.verdict("saddle")
+    Traceback (most recent call last):
+    ...
+    ValueError: test must be one of ['progress'], got 'saddle'
+    """
 
     verdicts: tuple[Verdict, ...]
 

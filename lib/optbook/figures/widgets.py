@@ -65,6 +65,21 @@ class BlitPlot:
     Axis limits stay where ``build`` put them (ticks are part of the background), so choose them
     to show every setting; a run that leaves them is clipped at the frame, which is how a
     diverging run shows.
+
+    Examples
+    --------
+    >>> import optbook as ob
+    >>> def build(fig):
+    ...     ax = fig.subplots()
+    ...     ax.set(xlim=(0, 1), ylim=(0, 2))
+    ...     (line,) = ax.plot([], [])
+    ...     def update(slope):
+    ...         line.set_data([0, 1], [0, slope])
+    ...         return [line]
+    ...     return update
+    >>> plot = ob.BlitPlot(build, figsize=(3, 2))
+    >>> plot.png({"slope": 1.5})[1:4], plot.png({"slope": 0.5})[1:4], len(plot._scenes)  # one scene, built once
+    (b'PNG', b'PNG', 1)
     """
 
     def __init__(self, build: BuildFn, figsize: tuple[float, float], scene: Sequence[str] = ()):
