@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import doctest
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -475,3 +478,10 @@ def test_adam_preconditioned_sharpness_and_layers_on_the_models_device():
     assert gpu.sharpness == pytest.approx(cpu.sharpness, rel=1e-6)
     assert gpu.ratio[1:] == pytest.approx(cpu.ratio[1:], rel=1e-6)
     assert gpu.layer_sharpness[0] == pytest.approx(cpu.layer_sharpness[0], rel=1e-6)
+
+
+def test_the_library_readmes_quick_start_runs():
+    """lib/README.md's quick start is a doctest: the loop, the optimizer's limit and the verdicts."""
+    readme = Path(__file__).resolve().parents[1] / "lib" / "README.md"
+    failures, tried = doctest.testfile(str(readme), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert tried >= 10 and failures == 0
