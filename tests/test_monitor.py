@@ -151,6 +151,24 @@ def test_probe_reads_the_current_running_statistics_at_every_probe():
     assert monitor.record.probe_loss == [pytest.approx(e, rel=1e-12) for e in expected]
 
 
+def test_probe_copies_the_model_again_when_its_frozen_tensors_change():
+    x, y = _data(32)
+    torch.manual_seed(0)
+    model = WithDropoutAndBatchNorm().eval()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    monitor = TrainingMonitor(model, nn.functional.cross_entropy, x, y, opt, every=1, eigen_every=0)
+    for step in range(4):
+        if step == 2:  # freeze the first layer mid-run: its weight becomes a frozen tensor of J
+            model.layers[0].weight.requires_grad_(False)
+        loss = nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        monitor.step(loss)
+        assert monitor.record.probe_loss[-1] == pytest.approx(loss.item(), rel=1e-12)  # eval mode: the same cost
+        opt.step()
+    assert monitor._loss.frozen.keys() >= {"layers.0.weight"}
+
+
 def test_monitoring_does_not_change_training():
     plain = train_digits_mlp(0.5, epochs=2, monitored=False)
     watched = train_digits_mlp(0.5, epochs=2, every=5, eigen_every=20)

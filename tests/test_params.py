@@ -103,3 +103,6 @@ def test_reload_frozen_reads_buffers_as_copies_and_names_bad_models():
         J.reload_frozen("net")
     with pytest.raises(ValueError, match="running_mean"):
         J.reload_frozen(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(3)))
+    net[0].register_buffer("scale", torch.ones(1))
+    with pytest.raises(ValueError, match=r"new \['0.scale'\]"):
+        J.reload_frozen(net)

@@ -537,10 +537,13 @@ class TrainingMonitor:
 
     def _probe_loss(self) -> LossFn:
         """J on the probe batch at the model's current frozen tensors; the model is copied only once."""
-        if self._loss is None:
-            self._loss = functional_loss(self.model, self.loss_fn, self.probe_inputs, self.probe_targets)
-        else:
-            self._loss.reload_frozen(self.model)
+        if self._loss is not None:
+            try:
+                self._loss.reload_frozen(self.model)
+                return self._loss
+            except ValueError:  # the model's frozen tensors changed (a layer unfrozen, a buffer added)
+                pass
+        self._loss = functional_loss(self.model, self.loss_fn, self.probe_inputs, self.probe_targets)
         return self._loss
 
     def _check_probe_loss(self) -> None:

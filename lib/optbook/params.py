@@ -354,8 +354,8 @@ class FunctionalLoss:
 
         A monitor that evaluates J at many points of one training run copies the model once and
         reloads only what training changes besides theta (BatchNorm's running statistics, frozen
-        layers), instead of copying the whole model at every point. A model without frozen
-        tensors costs nothing.
+        layers), instead of copying the whole model at every point; for a model without frozen
+        tensors this is a walk over its names.
 
         Parameters
         ----------
@@ -368,7 +368,7 @@ class FunctionalLoss:
         TypeError
             If ``model`` is not a module.
         ValueError
-            If ``model`` lacks one of the frozen names or holds it with another shape.
+            If ``model``'s frozen names are not the copy's, or one has another shape.
 
         Examples
         --------
@@ -384,13 +384,14 @@ class FunctionalLoss:
         """
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        if not self.frozen:
-            return
         current = _frozen_tensors(model)
+        if current.keys() != self.frozen.keys():
+            raise ValueError(f"model's frozen tensors are not those this cost was made with (missing "
+                             f"{sorted(self.frozen.keys() - current.keys())}, new {sorted(current.keys() - self.frozen.keys())})")
         for name, old in self.frozen.items():
-            if name not in current or current[name].shape != old.shape:
-                raise ValueError(f"model has no frozen tensor {name!r} of shape {tuple(old.shape)}: "
-                                 "reload from the module this cost was made from")
+            if current[name].shape != old.shape:
+                raise ValueError(f"model's frozen tensor {name!r} has shape {tuple(current[name].shape)}, "
+                                 f"not {tuple(old.shape)}: reload from the module this cost was made from")
         self.frozen = {name: current[name].detach().clone() for name in self.frozen}
 
     def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
