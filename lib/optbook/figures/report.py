@@ -47,6 +47,20 @@ def report_figure(record: "MonitorRecord", window: int = 25, title: str | None =
     The third panel shows the top eigenvalue the optimizer's stability depends on (of H for SGD,
     of P^-1 H for Adam and RMSprop) against the optimizer's own limit (2/eps for plain SGD,
     `optbook.monitor.stability_rule`), lambda_min of H, and each layer's block when recorded.
+
+    Examples
+    --------
+    A record with only the per-step series (no probe yet) still gets its three panels:
+
+    >>> import matplotlib.pyplot as plt
+    >>> import optbook as ob
+    >>> from optbook.monitor import MonitorRecord
+    >>> record = MonitorRecord(steps=list(range(8)), loss=[2.0, 1.6, 1.3, 1.1, 1.0, 0.95, 0.9, 0.88],
+    ...                        grad_norm=[1.0, 0.8, 0.7, 0.6, 0.5, 0.45, 0.4, 0.4])
+    >>> fig = ob.report_figure(record, window=2)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['gradient norm', 'curvature ratio along the update', 'sharpness vs its limit']
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 
